@@ -1,0 +1,95 @@
+/**
+ * Wirechat entry point: `main.ts serve [flags]` runs the server,
+ * `main.ts client [flags]` the terminal client. The only module that reads
+ * `Deno.args` and `Deno.env` and configures logging.
+ *
+ * @module
+ */
+import { configure, dispose } from "@logtape/logtape";
+import { VERSION } from "./protocol/mod.ts";
+
+const USAGE = `Usage: wirechat <command> [options]
+
+Commands:
+  serve     run the chat server (see: wirechat serve --help)
+  client    run the terminal client (see: wirechat client --help)
+
+  --version print the version`;
+
+/** Reads one environment variable, or undefined when unset or not permitted. */
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { parseServerArgs, serverUsage, UsageError } = await import("./server/config.ts");
+  let parsed;
+  try {
+    parsed = parseServerArgs(args, env);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`wirechat serve: ${err.message}\n\n${serverUsage()}`);
+    return 2;
+  }
+  if (parsed.kind === "help") {
+    console.log(serverUsage());
+    return 0;
+  }
+  if (parsed.kind === "version") {
+    console.log(`wirechat ${VERSION}`);
+    return 0;
+  }
+  const { config } = parsed;
+  const { stderrSink, dailyFileSink } = await import("./server/log_sinks.ts");
+  const { startServer } = await import("./server/server.ts");
+  await configure({
+    sinks: { stderr: stderrSink(), file: dailyFileSink(config.logDir) },
+    loggers: [
+      { category: ["wirechat"], lowestLevel: "info", sinks: ["stderr", "file"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
+    ],
+  });
+  const server = await startServer(config);
+  const stop = () => void server.shutdown();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await server.finished;
+  await server.shutdown();
+  await dispose();
+  return 0;
+}
+
+async function client(args: string[]): Promise<number> {
+  const { runClient } = await import("./client/terminal/main.ts");
+  return await runClient(args, env);
+}
+
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case "serve":
+      return await serve(rest);
+    case "client":
+      return await client(rest);
+    case "--version":
+    case "-V":
+      console.log(`wirechat ${VERSION}`);
+      return 0;
+    case "--help":
+    case "-h":
+    case undefined:
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`wirechat: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,80 @@
+/**
+ * Typed protocol errors. Every error carries a stable `code`; one table maps
+ * codes to the exact `ERR` texts of the wire contract.
+ *
+ * @module
+ */
+
+/** Stable error codes, one per `ERR` text. */
+export type ErrorCode =
+  | "expected_nick"
+  | "invalid_nick"
+  | "nick_in_use"
+  | "expected_msg"
+  | "too_large"
+  | "control_chars"
+  | "unknown_command"
+  | "no_such_user"
+  | "expected_pm"
+  | "expected_history"
+  | "rate_limited"
+  | "registration_timeout"
+  | "server_full"
+  | "unavailable";
+
+/** The `ERR` text for each code; `detail` fills the codes that name a value. */
+export const ERROR_TEXT: Readonly<Record<ErrorCode, (detail?: string) => string>> = {
+  expected_nick: () => "Expected: NICK <name>",
+  invalid_nick: () => "Invalid nickname",
+  nick_in_use: () => "Nickname already in use",
+  expected_msg: () => "Expected: MSG <text>",
+  too_large: () => "Message too large",
+  control_chars: () => "Message contains control characters",
+  unknown_command: (word = "") => `Unknown command: ${word}`,
+  no_such_user: (nick = "") => `No such user: ${nick}`,
+  expected_pm: () => "Expected: PM <nick> <text>",
+  expected_history: () => "Expected: HISTORY [<n>]",
+  rate_limited: () => "Rate limit exceeded",
+  registration_timeout: () => "Registration timeout",
+  server_full: () => "Server full",
+  unavailable: (why = "") => `Service unavailable${why ? `: ${why}` : ""}`,
+};
+
+/** Lookup from `ERR` text (or its fixed prefix) back to a code, for clients. */
+export function errorCodeOf(text: string): ErrorCode | undefined {
+  for (const [code, fmt] of Object.entries(ERROR_TEXT) as [ErrorCode, (d?: string) => string][]) {
+    const fixed = fmt();
+    if (text === fixed) return code;
+    if (fixed.endsWith(": ") && text.startsWith(fixed)) return code;
+  }
+  return undefined;
+}
+
+/**
+ * A protocol-level refusal of a client line. It never ends the server; the
+ * session turns it into an `ERR` line.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from "./errors.ts";
+ * const e = new ProtocolError("unknown_command", "FOO");
+ * if (e.text !== "Unknown command: FOO") throw new Error("wrong text");
+ * ```
+ */
+export class ProtocolError extends Error {
+  /** The stable code. */
+  readonly code: ErrorCode;
+  /** The value the error names, if any (a command word, a nickname). */
+  readonly detail?: string;
+  /** The exact text that follows `ERR `. */
+  readonly text: string;
+
+  constructor(code: ErrorCode, detail?: string) {
+    const text = ERROR_TEXT[code](detail);
+    super(text);
+    this.name = "ProtocolError";
+    this.code = code;
+    this.detail = detail;
+    this.text = text;
+  }
+}

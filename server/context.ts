@@ -1,0 +1,64 @@
+/**
+ * What every transport needs from the server: the room, the outbound
+ * scheduler, metrics, the configuration and the connection registry.
+ *
+ * @module
+ */
+import type { ServerConfig } from "./config.ts";
+import type { Metrics } from "./metrics.ts";
+import type { OutboundScheduler } from "./outbound.ts";
+import type { Peer } from "./peer.ts";
+import type { Room } from "./room.ts";
+import { createSession, type Session } from "./session.ts";
+
+/** One live connection. */
+export interface Connection {
+  peer: Peer;
+  session: Session;
+}
+
+/** Shared server state handed to transports. */
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly room: Room;
+  readonly scheduler: OutboundScheduler;
+  readonly metrics: Metrics;
+  /** Every open connection, joined or not. */
+  readonly connections: Set<Connection>;
+  /** True once shutdown began: transports refuse new connections. */
+  readonly shuttingDown: boolean;
+  /** Creates and registers the session for a new peer. */
+  attach(peer: Peer): Session;
+}
+
+/** Creates the context; `isShuttingDown` reads the server's state. */
+export function createContext(
+  parts: Omit<ServerContext, "connections" | "attach" | "shuttingDown">,
+  isShuttingDown: () => boolean,
+): ServerContext {
+  const connections = new Set<Connection>();
+  const { config, room, metrics } = parts;
+  return {
+    ...parts,
+    connections,
+    get shuttingDown() {
+      return isShuttingDown();
+    },
+    attach(peer) {
+      const conn: Connection = {
+        peer,
+        session: createSession({
+          room,
+          peer,
+          maxLine: config.maxLine,
+          rateLimit: { burst: config.rateBurst, perSecond: config.ratePerSecond },
+          onError: (code) => metrics.inc("wirechat_errors_total", 1, { code }),
+          onClose: () => connections.delete(conn),
+        }),
+      };
+      connections.add(conn);
+      metrics.inc("wirechat_connections_total", 1, { kind: peer.kind });
+      return conn.session;
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * HTTP routes: `/` upgrades to WebSocket or serves the browser client,
+ * `/healthz` reports status; anything else is 404.
+ *
+ * @module
+ */
+import type { ServerContext } from "./context.ts";
+import { acceptWebSocket } from "./ws.ts";
+
+const SECURITY_HEADERS: Record<string, string> = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...SECURITY_HEADERS, ...headers },
+  });
+}
+
+function remoteOf(info: Deno.ServeHandlerInfo): string {
+  const addr = info.remoteAddr as Deno.NetAddr;
+  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+}
+
+/** Builds the `Deno.serve` handler. */
+export function createHandler(ctx: ServerContext): Deno.ServeHandler {
+  return (req, info) => {
+    const url = new URL(req.url);
+    const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
+    if (url.pathname === "/" && upgrade) {
+      if (ctx.shuttingDown) return text(503, "Server shutting down\n");
+      return acceptWebSocket(req, remoteOf(info), ctx);
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") return text(405, "Method not allowed\n", { allow: "GET, HEAD" });
+    if (url.pathname === "/healthz") {
+      const body = JSON.stringify({
+        status: ctx.shuttingDown ? "shutting_down" : "ok",
+        connections: ctx.connections.size,
+        members: ctx.room.size,
+      });
+      return new Response(body + "\n", {
+        status: ctx.shuttingDown ? 503 : 200,
+        headers: { "content-type": "application/json", ...SECURITY_HEADERS },
+      });
+    }
+    if (url.pathname === "/metrics") {
+      return text(200, ctx.metrics.render(), { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+    }
+    if (url.pathname === "/") {
+      // TODO(#5): serve the browser client here.
+      return text(200, "Wirechat server. Connect a WebSocket client to this URL.\n");
+    }
+    return text(404, "Not found\n");
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * The message log: daily files `<dir>/<YYYY-MM-DD>-messages.txt` (UTC date of
+ * the message), one `[<ts>] <nick>: <text>` line per public message. It is
+ * the canonical history: the replay after a restart is read back from it.
+ *
+ * Writes are synchronous and batched: the room queues lines, and the
+ * outbound scheduler calls `flush()` right before any client is sent them,
+ * so a message anyone received is already in the file (a `kill -9` loses
+ * nothing that was broadcast). A torn last line from a crash is cut off when
+ * the file is next opened for writing and skipped when reading.
+ *
+ * @module
+ */
+import type { ChatMessage } from "../protocol/mod.ts";
+import type { MessageStore } from "./history.ts";
+
+const FILE_RE = /^(\d{4}-\d{2}-\d{2})-messages\.txt$/;
+const LINE_RE = /^\[([^\]]+)\] (\S+?): (.*)$/;
+const CHUNK = 64 * 1024;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Options for {@linkcode createFileStore}. */
+export interface FileStoreOptions {
+  /** The log folder; created if missing. */
+  dir: string;
+  /** Told about every failed write (disk full, folder removed). */
+  onError?: (error: Error) => void;
+}
+
+/** The file name of the day that `ts` falls on. */
+export function messageFileName(ts: string): string {
+  return `${ts.slice(0, 10)}-messages.txt`;
+}
+
+/** Parses one log line; undefined when it is not a whole message line. */
+export function parseLogLine(line: string): ChatMessage | undefined {
+  const m = LINE_RE.exec(line);
+  if (!m || Number.isNaN(Date.parse(m[1]))) return undefined;
+  return { ts: m[1], nick: m[2], text: m[3] };
+}
+
+/** Formats a message as one log line, with its newline. */
+export function formatLogLine(m: ChatMessage): string {
+  return `[${m.ts}] ${m.nick}: ${m.text}\n`;
+}
+
+function writeAll(file: Deno.FsFile, bytes: Uint8Array) {
+  let off = 0;
+  while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+}
+
+/** The newest `limit` whole lines of a file, oldest first, reading from the end. */
+function tailLines(path: string, limit: number): string[] {
+  const file = Deno.openSync(path, { read: true });
+  try {
+    let pos = file.statSync().size;
+    const chunks: Uint8Array[] = [];
+    let newlines = 0;
+    while (pos > 0 && newlines <= limit) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      const buf = new Uint8Array(len);
+      file.seekSync(pos, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < len) got += file.readSync(buf.subarray(got)) ?? len;
+      for (let i = 0; i < len; i++) if (buf[i] === 0x0a) newlines++;
+      chunks.unshift(buf);
+    }
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let off = 0;
+    for (const c of chunks) {
+      bytes.set(c, off);
+      off += c.length;
+    }
+    const parts = decoder.decode(bytes).split("\n");
+    parts.pop(); // "" after the last newline, or a torn line (a crash mid-write)
+    if (pos > 0) parts.shift(); // may start mid-line
+    return parts.slice(-limit);
+  } finally {
+    file.close();
+  }
+}
+
+/** Cuts a torn last line off `path`, so appends start on a fresh line. */
+function repairTail(path: string) {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true, write: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw err;
+  }
+  try {
+    const size = file.statSync().size;
+    if (size === 0) return;
+    let pos = size;
+    const buf = new Uint8Array(CHUNK);
+    while (pos > 0) {
+      const len = Math.min(CHUNK, pos);
+      pos -= len;
+      file.seekSync(pos, Deno.SeekMode.Start);
+      const n = file.readSync(buf.subarray(0, len)) ?? 0;
+      const nl = buf.subarray(0, n).lastIndexOf(0x0a);
+      if (pos + n === size && nl === n - 1) return; // ends with a newline
+      if (nl >= 0) {
+        file.truncateSync(pos + nl + 1);
+        return;
+      }
+    }
+    file.truncateSync(0);
+  } finally {
+    file.close();
+  }
+}
+
+/** Creates the daily-file message store. */
+export function createFileStore(options: FileStoreOptions): MessageStore {
+  const { dir } = options;
+  Deno.mkdirSync(dir, { recursive: true });
+  let pending: ChatMessage[] = [];
+  let current: { name: string; file: Deno.FsFile } | undefined;
+
+  function open(name: string): Deno.FsFile {
+    if (current?.name === name) return current.file;
+    current?.file.close();
+    current = undefined;
+    Deno.mkdirSync(dir, { recursive: true });
+    const path = `${dir}/${name}`;
+    repairTail(path);
+    const file = Deno.openSync(path, { append: true, create: true });
+    current = { name, file };
+    return file;
+  }
+
+  function drop() {
+    try {
+      current?.file.close();
+    } catch { /* already closed */ }
+    current = undefined;
+  }
+
+  return {
+    load(limit) {
+      if (limit <= 0) return [];
+      let names: string[];
+      try {
+        names = [...Deno.readDirSync(dir)]
+          .filter((e) => e.isFile && FILE_RE.test(e.name))
+          .map((e) => e.name)
+          .sort()
+          .reverse();
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return [];
+        throw err;
+      }
+      const out: ChatMessage[][] = [];
+      let count = 0;
+      for (const name of names) {
+        const messages = tailLines(`${dir}/${name}`, limit - count)
+          .map(parseLogLine)
+          .filter((m): m is ChatMessage => m !== undefined);
+        out.push(messages);
+        count += messages.length;
+        if (count >= limit) break;
+      }
+      return out.reverse().flat().slice(-limit);
+    },
+    append(message) {
+      pending.push(message);
+    },
+    flush() {
+      if (pending.length === 0) return;
+      const batch = pending;
+      pending = [];
+      let start = 0;
+      while (start < batch.length) {
+        const name = messageFileName(batch[start].ts);
+        let end = start + 1;
+        while (end < batch.length && messageFileName(batch[end].ts) === name) end++;
+        const text = batch.slice(start, end).map(formatLogLine).join("");
+        try {
+          writeAll(open(name), encoder.encode(text));
+        } catch (err) {
+          drop();
+          options.onError?.(err instanceof Error ? err : new Error(String(err)));
+        }
+        start = end;
+      }
+    },
+    close() {
+      this.flush();
+      drop();
+    },
+  };
+}

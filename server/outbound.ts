@@ -1,0 +1,75 @@
+/**
+ * The outbound scheduler. Peers queue what they have to send and register
+ * here; once the current task's synchronous work is done, one microtask runs
+ * the pre-flush hooks (the message log writes its batch, so a broadcast line
+ * is on disk before any client receives it) and then flushes every dirty
+ * peer. Nothing waits for more input: a line leaves in the task that made it.
+ *
+ * @module
+ */
+
+/** Something with queued output. */
+export interface Flushable {
+  flush(): void;
+}
+
+/** Coalesces output per task; see the module doc. */
+export interface OutboundScheduler {
+  /** Marks `peer` as having queued output. */
+  mark(peer: Flushable): void;
+  /** Adds a hook that runs before peers are flushed (e.g. the log write). */
+  beforeFlush(hook: () => void): void;
+  /** Runs the hooks and flushes every dirty peer now. */
+  flushAll(): void;
+  /** Runs the hooks and flushes one peer now (used right before a close). */
+  flushOne(peer: Flushable): void;
+}
+
+/** Creates a scheduler; `defer` picks when a flush runs (microtask by default). */
+export function createOutboundScheduler(
+  defer: (fn: () => void) => void = queueMicrotask,
+): OutboundScheduler {
+  const dirty = new Set<Flushable>();
+  const hooks: (() => void)[] = [];
+  let scheduled = false;
+  let flushing = false;
+
+  function runHooks() {
+    for (const hook of hooks) hook();
+  }
+
+  function flushAll() {
+    scheduled = false;
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (dirty.size > 0) {
+        runHooks();
+        const batch = [...dirty];
+        dirty.clear();
+        for (const peer of batch) peer.flush();
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  return {
+    mark(peer) {
+      dirty.add(peer);
+      if (!scheduled) {
+        scheduled = true;
+        defer(flushAll);
+      }
+    },
+    beforeFlush(hook) {
+      hooks.push(hook);
+    },
+    flushAll,
+    flushOne(peer) {
+      runHooks();
+      dirty.delete(peer);
+      peer.flush();
+    },
+  };
+}

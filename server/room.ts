@@ -1,0 +1,224 @@
+/**
+ * The room actor: owns the local members, the replay ring and delivery.
+ * Every change to chat state happens synchronously inside `apply`, in the
+ * bus's total order, so a joiner's replay block is atomic with its join: no
+ * gap, no duplicate, nothing interleaved.
+ *
+ * @module
+ */
+import {
+  type ChatMessage,
+  DEFAULT_REPLAY,
+  neutralize,
+  nickKey,
+  nickMatcher,
+  ProtocolError,
+  type ServerEvent,
+  TYPING_INTERVAL_MS,
+} from "../protocol/mod.ts";
+import { andThen, type Maybe, type MemberRef, type RoomBus, type RoomEvent } from "./bus.ts";
+import { createHistoryRing } from "./history.ts";
+import type { Peer } from "./peer.ts";
+
+/** A joined member connected to this node. */
+interface Member {
+  nick: string;
+  readonly peer: Peer;
+  lastTypingAt: number;
+}
+
+/** Options for {@linkcode createRoom}. */
+export interface RoomOptions {
+  /** Shared state and event order (the local bus, or Redis). */
+  bus: RoomBus;
+  /** Messages replayed on join and the most `HISTORY` returns. */
+  replayLimit?: number;
+  /** The clock; injected in tests. */
+  now?: () => Date;
+  /** Minimum gap between relayed `TYPING` notices of one member. */
+  typingIntervalMs?: number;
+  /** Called for each public message as it enters the order (the message log). */
+  onMessage?: (message: ChatMessage, ownMember: boolean) => void;
+}
+
+/** A command's refusal (sent to the client as `ERR`), or nothing on success. */
+export type Outcome = Maybe<ProtocolError | undefined>;
+
+/** The room's operations; `peer` identifies the member. */
+export interface Room {
+  /** Loads history and starts applying events. */
+  start(): Maybe<void>;
+  join(peer: Peer, nick: string): Outcome;
+  rename(peer: Peer, nick: string): Outcome;
+  say(peer: Peer, text: string): Outcome;
+  pm(peer: Peer, to: string, text: string): Outcome;
+  typing(peer: Peer): void;
+  who(peer: Peer, pattern?: string): Maybe<void>;
+  history(peer: Peer, count?: number): void;
+  /** Removes a member; the others hear of it exactly once. Idempotent. */
+  leave(peer: Peer): void;
+  /** Stops local delivery of leave notices (the server is going down). */
+  shutdown(): void;
+  /** Nick of the member behind `peer`, if joined here. */
+  nickOf(peer: Peer): string | undefined;
+  /** Number of members joined on this node. */
+  readonly size: number;
+}
+
+/** Creates the room actor. */
+export function createRoom(options: RoomOptions): Room {
+  const { bus } = options;
+  const replayLimit = options.replayLimit ?? DEFAULT_REPLAY;
+  const now = options.now ?? (() => new Date());
+  const typingInterval = options.typingIntervalMs ?? TYPING_INTERVAL_MS;
+  const members = new Map<number, Member>();
+  const pending = new Map<number, Peer>();
+  let ring = createHistoryRing(replayLimit);
+  let closing = false;
+
+  const ref = (peer: Peer): MemberRef => ({ node: bus.node, id: peer.id });
+  const isLocal = (m: MemberRef) => m.node === bus.node;
+
+  function deliver(event: ServerEvent, except?: number) {
+    for (const [id, member] of members) {
+      if (id !== except) member.peer.send(event);
+    }
+  }
+
+  function sendReplay(peer: Peer, messages: ChatMessage[]) {
+    peer.send({ type: "replay_start", count: messages.length });
+    for (const m of messages) peer.send({ type: "msg", ...m });
+    peer.send({ type: "replay_end" });
+  }
+
+  function apply(ev: RoomEvent) {
+    switch (ev.kind) {
+      case "join": {
+        const peer = isLocal(ev.member) ? pending.get(ev.member.id) : undefined;
+        if (peer) {
+          pending.delete(peer.id);
+          members.set(peer.id, { nick: ev.nick, peer, lastTypingAt: -Infinity });
+        }
+        deliver({ type: "join", nick: ev.nick });
+        if (peer && ring.size > 0) sendReplay(peer, ring.tail());
+        return;
+      }
+      case "leave":
+        if (!closing) deliver({ type: "leave", nick: ev.nick });
+        return;
+      case "rename": {
+        const member = isLocal(ev.member) ? members.get(ev.member.id) : undefined;
+        if (member) member.nick = ev.to;
+        deliver({ type: "rename", from: ev.from, to: ev.to });
+        return;
+      }
+      case "msg":
+        ring.push(ev.message);
+        options.onMessage?.(ev.message, isLocal(ev.member));
+        deliver({ type: "msg", ...ev.message });
+        return;
+      case "pm": {
+        const event: ServerEvent = { type: "pm", ts: ev.ts, from: ev.from, to: ev.to, text: ev.text };
+        const toKey = nickKey(ev.to);
+        for (const [id, member] of members) {
+          const author = isLocal(ev.member) && id === ev.member.id;
+          if (author || nickKey(member.nick) === toKey) member.peer.send(event);
+        }
+        return;
+      }
+      case "typing":
+        deliver({ type: "typing", nick: ev.nick }, isLocal(ev.member) ? ev.member.id : undefined);
+        return;
+    }
+  }
+
+  function member(peer: Peer): Member | undefined {
+    return members.get(peer.id);
+  }
+
+  return {
+    start() {
+      return andThen(bus.start(apply, replayLimit), (history) => {
+        ring = createHistoryRing(replayLimit, history);
+      });
+    },
+    join(peer, nick) {
+      const me = ref(peer);
+      return andThen(bus.claimNick(nick, me), (ok) => {
+        if (!ok) return new ProtocolError("nick_in_use");
+        pending.set(peer.id, peer);
+        return andThen(bus.publish({ kind: "join", nick, member: me }), () => undefined);
+      });
+    },
+    rename(peer, nick) {
+      const m = member(peer);
+      if (!m) return undefined;
+      const old = m.nick;
+      if (old === nick) return new ProtocolError("nick_in_use");
+      const me = ref(peer);
+      return andThen(bus.claimNick(nick, me), (ok) => {
+        if (!ok) return new ProtocolError("nick_in_use");
+        m.nick = nick;
+        return andThen(bus.publish({ kind: "rename", from: old, to: nick, member: me }), () => {
+          if (nickKey(old) !== nickKey(nick)) return andThen(bus.releaseNick(old, me), () => undefined);
+          return undefined;
+        });
+      });
+    },
+    say(peer, text) {
+      const m = member(peer);
+      if (!m) return undefined;
+      const message = { ts: now().toISOString(), nick: m.nick, text };
+      return andThen(bus.publish({ kind: "msg", message, member: ref(peer) }), () => undefined);
+    },
+    pm(peer, to, text) {
+      const m = member(peer);
+      if (!m) return undefined;
+      return andThen(bus.findNick(to), (target) => {
+        if (target === undefined) return new ProtocolError("no_such_user", neutralize(to));
+        const ev: RoomEvent = {
+          kind: "pm",
+          ts: now().toISOString(),
+          from: m.nick,
+          to: target,
+          text,
+          member: ref(peer),
+        };
+        return andThen(bus.publish(ev), () => undefined);
+      });
+    },
+    typing(peer) {
+      const m = member(peer);
+      if (!m) return;
+      const t = now().getTime();
+      if (t - m.lastTypingAt < typingInterval) return;
+      m.lastTypingAt = t;
+      void bus.publish({ kind: "typing", nick: m.nick, member: ref(peer) });
+    },
+    who(peer, pattern) {
+      return andThen(bus.nicks(), (all) => {
+        const match = pattern ? nickMatcher(pattern) : undefined;
+        const nicks = (match ? all.filter(match) : all).sort();
+        peer.send({ type: "who", nicks });
+      });
+    },
+    history(peer, count) {
+      sendReplay(peer, ring.tail(Math.min(count ?? replayLimit, replayLimit)));
+    },
+    leave(peer) {
+      pending.delete(peer.id);
+      const m = members.get(peer.id);
+      if (!m) return;
+      members.delete(peer.id);
+      const me = ref(peer);
+      void andThen(bus.publish({ kind: "leave", nick: m.nick, member: me }), () => bus.releaseNick(m.nick, me));
+    },
+    shutdown() {
+      closing = true;
+    },
+    nickOf: (peer) => members.get(peer.id)?.nick,
+    get size() {
+      return members.size;
+    },
+  };
+}

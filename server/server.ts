@@ -1,0 +1,123 @@
+/**
+ * Assembles and runs a Wirechat server: message log, bus, room, outbound
+ * scheduler, HTTP/WebSocket listener; and shuts it all down in order.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { CloseCode } from "../protocol/mod.ts";
+import { createLocalBus, type RoomBus } from "./bus.ts";
+import type { ServerConfig } from "./config.ts";
+import { createContext, type ServerContext } from "./context.ts";
+import type { MessageStore } from "./history.ts";
+import { createHandler } from "./http.ts";
+import { createFileStore } from "./message_log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { createOutboundScheduler } from "./outbound.ts";
+import { createRoom } from "./room.ts";
+
+const log = getLogger(["wirechat", "server"]);
+
+/** Longest wait for clients to finish their close handshakes on shutdown. */
+export const SHUTDOWN_GRACE_MS = 500;
+
+/** A running server. */
+export interface WirechatServer {
+  /** The bound HTTP/WebSocket address. */
+  readonly addr: Deno.NetAddr;
+  /** The context (tests and extra transports). */
+  readonly context: ServerContext;
+  readonly metrics: Metrics;
+  /** Notifies every client, closes them, flushes the log and stops listening. */
+  shutdown(): Promise<void>;
+  /** Resolves once the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+/** Extra parts for tests and embedding. */
+export interface ServerParts {
+  /** Replaces the message log (default: daily files in `config.logDir`). */
+  store?: MessageStore;
+  /** Replaces the local bus (scale-out). */
+  bus?: RoomBus;
+  now?: () => Date;
+}
+
+/** Starts a server with `config`; resolves once it is listening. */
+export async function startServer(config: ServerConfig, parts: ServerParts = {}): Promise<WirechatServer> {
+  const metrics = createMetrics();
+  metrics.describe("wirechat_log_write_failures_total", "Message log writes that failed");
+  const store = parts.store ?? createFileStore({
+    dir: config.logDir,
+    onError(error) {
+      metrics.inc("wirechat_log_write_failures_total");
+      log.error("Message log write failed: {error}", { error: error.message });
+    },
+  });
+  const bus = parts.bus ?? createLocalBus((limit) => store.load(limit));
+  const scheduler = createOutboundScheduler();
+  scheduler.beforeFlush(() => store.flush());
+  const room = createRoom({
+    bus,
+    replayLimit: config.replay,
+    now: parts.now,
+    onMessage(message) {
+      store.append(message);
+      metrics.inc("wirechat_messages_total");
+    },
+  });
+  await room.start();
+
+  let shuttingDown = false;
+  const ctx = createContext({ config, room, scheduler, metrics }, () => shuttingDown);
+  const started = Date.now();
+  metrics.gauge("wirechat_connected_clients", "Open connections", () => ctx.connections.size);
+  metrics.gauge("wirechat_joined_members", "Members joined on this node", () => room.size);
+  metrics.gauge("wirechat_uptime_seconds", "Seconds since start", () => (Date.now() - started) / 1000);
+
+  const abort = new AbortController();
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const http = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    signal: abort.signal,
+    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
+    onError(err) {
+      log.error("HTTP handler failed: {error}", { error: String(err) });
+      return new Response("Internal error\n", { status: 500 });
+    },
+  }, createHandler(ctx));
+  const addr = await listening.promise;
+  log.info("Listening on ws://{host}:{port}/ (log folder {dir})", {
+    host: addr.hostname,
+    port: addr.port,
+    dir: config.logDir,
+  });
+
+  let stopping: Promise<void> | undefined;
+  async function shutdown() {
+    shuttingDown = true;
+    room.shutdown();
+    for (const { peer } of [...ctx.connections]) {
+      peer.send({ type: "shutdown" });
+      peer.close(CloseCode.GOING_AWAY, "Server shutdown");
+    }
+    scheduler.flushAll();
+    store.close();
+    await bus.close();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, SHUTDOWN_GRACE_MS));
+    await Promise.race([http.shutdown(), grace.then(() => abort.abort())]);
+    clearTimeout(timer);
+    await http.finished;
+    log.info("Server stopped");
+  }
+
+  return {
+    addr,
+    context: ctx,
+    metrics,
+    shutdown: () => stopping ??= shutdown(),
+    finished: http.finished,
+  };
+}
