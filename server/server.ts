@@ -94,9 +94,13 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     dir: config.logDir,
   });
 
+  /** Further listeners (plain TCP, other dialects), each started only when configured. */
+  const listeners: { close(): void | Promise<void> }[] = [];
+
   let stopping: Promise<void> | undefined;
   async function shutdown() {
     shuttingDown = true;
+    await Promise.all(listeners.map((l) => l.close()));
     room.shutdown();
     for (const { peer } of [...ctx.connections]) {
       peer.send({ type: "shutdown" });

@@ -6,42 +6,38 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import {
-  BATCH_SUBPROTOCOL,
-  CloseCode,
-  formatLine,
-  HARD_FRAME_CAP,
-  type ServerEvent,
-  utf8Length,
-} from "../protocol/mod.ts";
+import { BATCH_SUBPROTOCOL, CloseCode, HARD_FRAME_CAP, utf8Length } from "../protocol/mod.ts";
 import type { ServerContext } from "./context.ts";
+import { type Dialect, lineDialect } from "./dialect.ts";
 import { newPeerId, type Peer } from "./peer.ts";
 
 const log = getLogger(["wirechat", "ws"]);
-
-/** The line for an event, formatted once however many peers receive it. */
-const lineCache = new WeakMap<ServerEvent, string>();
-export function lineOf(event: ServerEvent): string {
-  let line = lineCache.get(event);
-  if (line === undefined) {
-    line = formatLine(event);
-    lineCache.set(event, line);
-  }
-  return line;
-}
 
 /** Subprotocols the client offered, in its order. */
 export function offeredProtocols(req: Request): string[] {
   return (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-/** Upgrades `req` to a chat connection; `remote` is `host:port`. */
-export function acceptWebSocket(req: Request, remote: string, ctx: ServerContext): Response {
-  const batch = offeredProtocols(req).includes(BATCH_SUBPROTOCOL);
-  const { socket, response } = Deno.upgradeWebSocket(req, {
-    protocol: batch ? BATCH_SUBPROTOCOL : undefined,
-    idleTimeout: ctx.config.idleTimeout,
-  });
+/** Picks the dialect and the subprotocol to answer for an upgrade request. */
+export function negotiate(req: Request): { dialect: Dialect; protocol?: string } {
+  const offered = offeredProtocols(req);
+  if (offered.includes(BATCH_SUBPROTOCOL)) return { dialect: lineDialect(true), protocol: BATCH_SUBPROTOCOL };
+  return { dialect: lineDialect(false) };
+}
+
+/**
+ * Upgrades `req` to a chat connection speaking `dialect`; `remote` is
+ * `host:port`.
+ */
+export function acceptWebSocket(
+  req: Request,
+  remote: string,
+  ctx: ServerContext,
+  chosen: { dialect: Dialect; protocol?: string } = negotiate(req),
+): Response {
+  const { dialect, protocol } = chosen;
+  const batch = dialect.batch;
+  const { socket, response } = Deno.upgradeWebSocket(req, { protocol, idleTimeout: ctx.config.idleTimeout });
   const { scheduler, metrics, config } = ctx;
   const queue: string[] = [];
   let closing = false;
@@ -75,10 +71,12 @@ export function acceptWebSocket(req: Request, remote: string, ctx: ServerContext
   const peer: Peer = {
     id: newPeerId(),
     remote,
-    kind: batch ? "ws+batch" : "ws",
+    kind: `ws/${dialect.name}`,
     send(event) {
       if (closing) return;
-      queue.push(lineOf(event));
+      const frame = dialect.encode(event);
+      if (frame === undefined) return;
+      queue.push(frame);
       scheduler.mark(outbound);
     },
     close(code, reason) {
@@ -94,7 +92,7 @@ export function acceptWebSocket(req: Request, remote: string, ctx: ServerContext
   };
 
   const session = ctx.attach(peer);
-  socket.onopen = () => session.open();
+  socket.onopen = () => dialect.open(session);
   socket.onmessage = (e) => {
     metrics.inc("wirechat_frames_in_total");
     if (typeof e.data !== "string") {
@@ -107,7 +105,7 @@ export function acceptWebSocket(req: Request, remote: string, ctx: ServerContext
       metrics.inc("wirechat_errors_total", 1, { code: "frame_too_big" });
       return peer.close(CloseCode.TOO_BIG, "Message too big");
     }
-    session.line(data);
+    dialect.receive(data, session);
   };
   socket.onerror = () => {};
   socket.onclose = () => {

@@ -1,0 +1,47 @@
+/**
+ * Wire dialects: how events become frames and frames become commands. The
+ * room and sessions never see a wire format; a transport (WebSocket, TCP)
+ * carries frames and a dialect translates them. The line protocol is the
+ * default dialect; others (JSON, the seeds' formats) plug in here.
+ *
+ * @module
+ */
+import { formatLine, type ServerEvent } from "../protocol/mod.ts";
+import type { Session } from "./session.ts";
+
+/** One wire format over a frame transport. */
+export interface Dialect {
+  /** For logs, metrics and `Peer.kind`. */
+  readonly name: string;
+  /** True when several encoded events may share one frame, joined by `\n`. */
+  readonly batch: boolean;
+  /** The frame text for an event, or undefined when this dialect does not show it. */
+  encode(event: ServerEvent): string | undefined;
+  /** Called once the connection is open (the line dialect sends the greeting). */
+  open(session: Session): void;
+  /** One inbound text frame (or TCP line) for the session. */
+  receive(frame: string, session: Session): void;
+}
+
+const lineCache = new WeakMap<ServerEvent, string>();
+
+/** The line for an event, formatted once however many peers receive it. */
+export function lineOf(event: ServerEvent): string {
+  let line = lineCache.get(event);
+  if (line === undefined) {
+    line = formatLine(event);
+    lineCache.set(event, line);
+  }
+  return line;
+}
+
+/** The wire contract's line dialect; `batch` for `wirechat.batch` clients. */
+export function lineDialect(batch = false): Dialect {
+  return {
+    name: batch ? "line+batch" : "line",
+    batch,
+    encode: lineOf,
+    open: (session) => session.open(),
+    receive: (frame, session) => session.line(frame),
+  };
+}
