@@ -29,20 +29,32 @@ export interface ServerContext {
   readonly shuttingDown: boolean;
   /** Creates and registers the session for a new peer. */
   attach(peer: Peer): Session;
+  /** Registers a promise that settles when a transport connection has fully ended. */
+  track(ended: Promise<void>): void;
+  /** Resolves once every tracked connection has ended. */
+  drained(): Promise<void>;
 }
 
 /** Creates the context; `isShuttingDown` reads the server's state. */
 export function createContext(
-  parts: Omit<ServerContext, "connections" | "attach" | "shuttingDown">,
+  parts: Omit<ServerContext, "connections" | "attach" | "shuttingDown" | "track" | "drained">,
   isShuttingDown: () => boolean,
 ): ServerContext {
   const connections = new Set<Connection>();
+  const live = new Set<Promise<void>>();
   const { config, room, metrics } = parts;
   return {
     ...parts,
     connections,
     get shuttingDown() {
       return isShuttingDown();
+    },
+    track(ended) {
+      live.add(ended);
+      ended.finally(() => live.delete(ended));
+    },
+    async drained() {
+      await Promise.all([...live]);
     },
     attach(peer) {
       const conn: Connection = {

@@ -111,6 +111,8 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     await bus.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, SHUTDOWN_GRACE_MS));
+    // Let clients complete their close handshakes before the listener goes.
+    await Promise.race([ctx.drained(), grace]);
     await Promise.race([http.shutdown(), grace.then(() => abort.abort())]);
     clearTimeout(timer);
     await http.finished;

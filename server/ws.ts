@@ -92,6 +92,7 @@ export function acceptWebSocket(
   };
 
   const session = ctx.attach(peer);
+  ctx.track(new Promise((resolve) => socket.addEventListener("close", () => resolve(), { once: true })));
   socket.onopen = () => dialect.open(session);
   socket.onmessage = (e) => {
     metrics.inc("wirechat_frames_in_total");
