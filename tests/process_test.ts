@@ -1,0 +1,151 @@
+/**
+ * The server as users run it: a `deno run main.ts serve` subprocess with the
+ * serve task's permissions, signals, restarts on the same log folder.
+ *
+ * @module
+ */
+import { assertEquals, assertMatch, assertOk } from "./assert.ts";
+import { join, WAIT_MS } from "./helpers.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+/** The serve task's permissions, read from deno.json so the test runs what users run. */
+const SERVE_TASK: string = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks.serve.command;
+const SERVE_FLAGS = SERVE_TASK.split(" ").filter((w) => w.startsWith("--allow-"));
+
+interface ServerProcess {
+  child: Deno.ChildProcess;
+  port: number;
+  url: string;
+  stderr: () => string;
+}
+
+async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVE_FLAGS, `${ROOT}main.ts`, "serve", ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  const port = await (async () => {
+    const signal = AbortSignal.timeout(WAIT_MS * 2);
+    while (!signal.aborted) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+      const m = /Listening on ws:\/\/[^:]+:(\d+)\//.exec(text);
+      if (m) return Number(m[1]);
+    }
+    throw new Error(`server did not start: ${text}`);
+  })();
+  // Keep draining stderr so the child never blocks on a full pipe.
+  (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+  })();
+  return { child, port, url: `ws://127.0.0.1:${port}/`, stderr: () => text };
+}
+
+async function withLogDir(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "wirechat-proc-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("SIGTERM: clients get the notice and 1001, exit 0 promptly, replay survives a restart", () =>
+  withLogDir(async (dir) => {
+    const first = await spawnServer(["--port", "0", "--log-dir", dir]);
+    const a = await join(first.url, "alice");
+    const b = await join(first.url, "bob");
+    a.send("MSG before restart");
+    const line = await b.until(/alice: before restart$/);
+    const t0 = performance.now();
+    first.child.kill("SIGTERM");
+    await a.until("SYS Server shutting down");
+    assertEquals(await a.closed, { code: 1001, reason: "Server shutdown" });
+    assertEquals((await b.closed).code, 1001);
+    const status = await first.child.status;
+    const elapsed = performance.now() - t0;
+    assertEquals(status.code, 0);
+    assertOk(elapsed < 2000, `exit took ${elapsed} ms`);
+    assertMatch(first.stderr(), /Server stopped/);
+    // Operational log: a separate daily file, without chat text at info level.
+    const opLog = await Deno.readTextFile(`${dir}/${new Date().toISOString().slice(0, 10)}-server.log`);
+    assertMatch(opLog, /Listening on/);
+    assertOk(!opLog.includes("before restart"));
+
+    const second = await spawnServer(["--log-dir", dir], { WIRECHAT_PORT: "0" });
+    const c = await join(second.url, "carol");
+    await c.expect("SYS Replay start (1 messages)");
+    await c.expect(line);
+    await c.expect("SYS Replay end");
+    second.child.kill("SIGINT");
+    await c.until("SYS Server shutting down");
+    assertEquals((await second.child.status).code, 0);
+  }));
+
+Deno.test("kill -9 during traffic: a restart replays every message that was broadcast", () =>
+  withLogDir(async (dir) => {
+    const first = await spawnServer(["--port", "0", "--log-dir", dir, "--replay", "500", "--rate-burst", "1000"]);
+    const sender = await join(first.url, "sender");
+    const watcher = await join(first.url, "watcher");
+    const received: string[] = [];
+    for (let i = 0; i < 300; i++) sender.send(`MSG m${i}`);
+    while (received.length < 150) received.push(await watcher.until(/^MSG /));
+    first.child.kill("SIGKILL");
+    await first.child.status;
+    // Whatever else arrived before the socket died was broadcast too.
+    await watcher.closed;
+    received.push(...watcher.lines.filter((l) => l.startsWith("MSG ")).slice(received.length));
+    await sender.closed;
+
+    const second = await spawnServer(["--port", "0", "--log-dir", dir, "--replay", "500"]);
+    const check = await join(second.url, "check");
+    const start = await check.next();
+    assertMatch(start, /^SYS Replay start \(\d+ messages\)$/);
+    const replayed: string[] = [];
+    for (let line = await check.next(); line !== "SYS Replay end"; line = await check.next()) replayed.push(line);
+    for (const l of received) assertOk(replayed.includes(l), `lost after kill -9: ${l}`);
+    assertOk(replayed.length >= received.length);
+    second.child.kill("SIGTERM");
+    assertEquals((await second.child.status).code, 0);
+    await check.closed;
+  }));
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVE_FLAGS, `${ROOT}main.ts`, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("--help prints usage; unknown or malformed flags print one line plus usage and exit 2", async () => {
+  const help = await run(["serve", "--help"]);
+  assertEquals(help.code, 0);
+  assertMatch(help.stdout, /--port .*\[12345\].*WIRECHAT_PORT/);
+  const unknown = await run(["serve", "--bogus"]);
+  assertEquals(unknown.code, 2);
+  assertMatch(unknown.stderr.split("\n")[0], /^wirechat serve: .*--bogus/);
+  assertMatch(unknown.stderr, /Usage: wirechat serve/);
+  const bad = await run(["serve", "--port", "http"]);
+  assertEquals(bad.code, 2);
+  assertMatch(bad.stderr.split("\n")[0], /^wirechat serve: invalid value for --port: "http"/);
+  const badEnv = await run(["serve"], { WIRECHAT_REPLAY: "-1" });
+  assertEquals(badEnv.code, 2);
+  assertMatch(badEnv.stderr.split("\n")[0], /WIRECHAT_REPLAY/);
+  const version = await run(["--version"]);
+  assertEquals(version.code, 0);
+  assertMatch(version.stdout, /^wirechat \d+\.\d+\.\d+/);
+});
