@@ -13,6 +13,7 @@ export type ErrorCode =
   | "expected_msg"
   | "too_large"
   | "control_chars"
+  | "invalid_utf8"
   | "unknown_command"
   | "no_such_user"
   | "expected_pm"
@@ -30,6 +31,7 @@ export const ERROR_TEXT: Readonly<Record<ErrorCode, (detail?: string) => string>
   expected_msg: () => "Expected: MSG <text>",
   too_large: () => "Message too large",
   control_chars: () => "Message contains control characters",
+  invalid_utf8: () => "Message is not valid UTF-8",
   unknown_command: (word = "") => `Unknown command: ${word}`,
   no_such_user: (nick = "") => `No such user: ${nick}`,
   expected_pm: () => "Expected: PM <nick> <text>",

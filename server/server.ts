@@ -15,6 +15,7 @@ import { createFileStore } from "./message_log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createOutboundScheduler } from "./outbound.ts";
 import { createRoom } from "./room.ts";
+import { listenTcp } from "./tcp.ts";
 
 const log = getLogger(["wirechat", "server"]);
 
@@ -25,6 +26,8 @@ export const SHUTDOWN_GRACE_MS = 500;
 export interface WirechatServer {
   /** The bound HTTP/WebSocket address. */
   readonly addr: Deno.NetAddr;
+  /** The bound plain-TCP address, when `config.tcpPort` is set. */
+  readonly tcpAddr?: Deno.NetAddr;
   /** The context (tests and extra transports). */
   readonly context: ServerContext;
   readonly metrics: Metrics;
@@ -96,6 +99,20 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
 
   /** Further listeners (plain TCP, other dialects), each started only when configured. */
   const listeners: { close(): void | Promise<void> }[] = [];
+  let tcpAddr: Deno.NetAddr | undefined;
+  if (config.tcpPort !== undefined) {
+    let tcp;
+    try {
+      tcp = listenTcp(ctx, config.host, config.tcpPort);
+    } catch (err) {
+      abort.abort();
+      await http.finished;
+      throw err;
+    }
+    listeners.push(tcp);
+    tcpAddr = tcp.addr;
+    log.info("Listening for plain-TCP line clients on {host}:{port}", { host: tcpAddr.hostname, port: tcpAddr.port });
+  }
 
   let stopping: Promise<void> | undefined;
   async function shutdown() {
@@ -121,6 +138,7 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
 
   return {
     addr,
+    tcpAddr,
     context: ctx,
     metrics,
     shutdown: () => stopping ??= shutdown(),

@@ -193,7 +193,8 @@ export function createSession(options: SessionOptions): Session {
   }
 
   function preJoinRefusal(error: ProtocolError) {
-    if (error.code === "too_large") return fail(error);
+    // Transport-level refusals of one line keep a not-yet-joined connection open.
+    if (error.code === "too_large" || error.code === "invalid_utf8") return fail(error);
     const shown = error.code === "invalid_nick" ? error : new ProtocolError("expected_nick");
     fail(shown);
     close(CloseCode.NORMAL, shown.text);

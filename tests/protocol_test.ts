@@ -34,6 +34,7 @@ Deno.test("every ERR text is exactly the contract's", () => {
     expected_msg: "Expected: MSG <text>",
     too_large: "Message too large",
     control_chars: "Message contains control characters",
+    invalid_utf8: "Message is not valid UTF-8",
     unknown_command: "Unknown command: FOO",
     no_such_user: "No such user: zed",
     expected_pm: "Expected: PM <nick> <text>",
