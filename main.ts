@@ -13,6 +13,7 @@ const USAGE = `Usage: wirechat <command> [options]
 Commands:
   serve     run the chat server (see: wirechat serve --help)
   client    run the terminal client (see: wirechat client --help)
+  healthcheck  ask a running server's /healthz (exit 0 when healthy)
 
   --version print the version`;
 
@@ -44,6 +45,12 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const { config } = parsed;
+  const { logDirProblem } = await import("./server/log_dir_access.ts");
+  const problem = logDirProblem(config.logDir);
+  if (problem !== undefined) {
+    console.error(`wirechat serve: ${problem}`);
+    return 1;
+  }
   const { stderrSink, dailyFileSink } = await import("./server/log_sinks.ts");
   const { startServer } = await import("./server/server.ts");
   await configure({
@@ -68,13 +75,18 @@ async function client(args: string[]): Promise<number> {
   return await runClient(args, env);
 }
 
-async function main(args: string[]): Promise<number> {
+/** Runs the command line `args`; resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
     case "serve":
       return await serve(rest);
     case "client":
       return await client(rest);
+    case "healthcheck": {
+      const { runHealthcheck } = await import("./server/healthcheck.ts");
+      return await runHealthcheck(rest, env);
+    }
     case "--version":
     case "-V":
       console.log(`wirechat ${VERSION}`);

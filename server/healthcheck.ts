@@ -1,0 +1,66 @@
+/**
+ * `wirechat healthcheck`: asks a running server's `/healthz` whether it is
+ * serving, for container health checks in images without curl. Exit 0 when
+ * it answers 200, 1 otherwise, with one line saying why.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { envName } from "./config.ts";
+
+/** How long the probe waits for an answer. */
+export const HEALTHCHECK_TIMEOUT_MS = 3000;
+
+/** Usage text of `wirechat healthcheck`. */
+export const HEALTHCHECK_USAGE = `Usage: wirechat healthcheck [--url URL]
+
+Asks a running server's /healthz; exit 0 when it answers 200.
+  --url   the health URL [http://127.0.0.1:<WIRECHAT_PORT or 12345>/healthz]`;
+
+/** The default probe URL: the local server on the configured port. */
+export function defaultHealthUrl(env: (name: string) => string | undefined): string {
+  const port = env(envName("port")) ?? "12345";
+  return `http://127.0.0.1:${port}/healthz`;
+}
+
+/**
+ * Runs the probe with command-line `args`; resolves to the exit code.
+ * Prints the server's answer, or one line saying why there was none.
+ */
+export async function runHealthcheck(
+  args: string[],
+  env: (name: string) => string | undefined,
+  timeoutMs = HEALTHCHECK_TIMEOUT_MS,
+): Promise<number> {
+  let url: string;
+  try {
+    const { values } = parseArgs({ args, options: { url: { type: "string" }, help: { type: "boolean" } } });
+    if (values.help) {
+      console.log(HEALTHCHECK_USAGE);
+      return 0;
+    }
+    url = values.url ?? defaultHealthUrl(env);
+    new URL(url);
+  } catch (err) {
+    console.error(`wirechat healthcheck: ${err instanceof Error ? err.message.split("\n")[0] : err}`);
+    return 2;
+  }
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.text()).trim();
+    if (res.status === 200) {
+      console.log(body);
+      return 0;
+    }
+    console.error(`wirechat healthcheck: ${url} answered ${res.status}: ${body}`);
+    return 1;
+  } catch (err) {
+    const why = err instanceof DOMException && err.name === "TimeoutError"
+      ? `no answer within ${timeoutMs} ms`
+      : err instanceof Error
+      ? err.message
+      : String(err);
+    console.error(`wirechat healthcheck: ${url} is not reachable (${why})`);
+    return 1;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `deno task compile [--target <triple>|host]...`: builds the standalone
+ * executables into `dist/` with `deno compile`, one run per executable and
+ * target (all release targets unless `--target` is given; `host` is this
+ * machine's). `deno compile` downloads a Deno runtime (denort) per target;
+ * when that download fails this prints one sentence and exits 1, writing
+ * nothing.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { compileArgs, DIST_DIR, EXECUTABLES, outputPath, TARGETS } from "./compile_flags.ts";
+
+const decoder = new TextDecoder();
+
+/** The runtime download URL in `deno compile` error output, if it is a download failure. */
+export function runtimeDownloadFailure(stderr: string): string | undefined {
+  // deno compile prints "Setting up base binary" and the denort URL when it cannot fetch the runtime.
+  if (!/Setting up base binary|denort/i.test(stderr)) return undefined;
+  return /https?:\/\/\S*denort\S*?\.zip/.exec(stderr)?.[0] ?? "the Deno download server";
+}
+
+function removeLeftovers(output: string) {
+  const slash = output.lastIndexOf("/");
+  const dir = output.slice(0, slash);
+  const base = output.slice(slash + 1);
+  for (const entry of Deno.readDirSync(dir)) {
+    if (entry.name.startsWith(`${base}.tmp-`)) Deno.removeSync(`${dir}/${entry.name}`);
+  }
+}
+
+async function compileOne(args: string[], output: string): Promise<{ ok: boolean; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command("deno", {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  await Deno.stdout.write(stdout);
+  if (code !== 0) removeLeftovers(output);
+  return { ok: code === 0, stderr: decoder.decode(stderr) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let targets: string[];
+  try {
+    const { values } = parseArgs({ args: argv, options: { target: { type: "string", multiple: true } } });
+    targets = (values.target ?? [...TARGETS]).map((t) => t === "host" ? Deno.build.target : t);
+  } catch (err) {
+    console.error(`compile: ${err instanceof Error ? err.message : err}`);
+    return 2;
+  }
+  const unknown = targets.filter((t) => !TARGETS.includes(t));
+  if (unknown.length > 0) {
+    console.error(`compile: unknown target ${unknown.join(", ")} (known: ${TARGETS.join(", ")}, host)`);
+    return 2;
+  }
+  Deno.mkdirSync(DIST_DIR, { recursive: true });
+  for (const target of targets) {
+    for (const exe of EXECUTABLES) {
+      const output = outputPath(exe, target);
+      const { ok, stderr } = await compileOne(compileArgs(exe, target), output);
+      if (ok) {
+        console.log(`compile: wrote ${output}`);
+        continue;
+      }
+      const url = runtimeDownloadFailure(stderr);
+      if (url !== undefined) {
+        console.error(
+          `compile: deno compile could not download the Deno runtime for ${target} from ${url}, ` +
+            `so no executable was written; run \`deno task compile\` where that host is reachable ` +
+            `(the release workflow does).`,
+        );
+      } else {
+        await Deno.stderr.write(new TextEncoder().encode(stderr));
+        console.error(`compile: deno compile failed for ${output}.`);
+      }
+      return 1;
+    }
+  }
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

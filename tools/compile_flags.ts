@@ -1,0 +1,87 @@
+/**
+ * What `deno task compile` builds: the targets, the executables, their entry
+ * points and the permissions baked into each. Shared by `tools/compile.ts`
+ * and `tests/compile_path_test.ts`, so the test runs exactly what ships.
+ *
+ * @module
+ */
+import { STANDALONE_LOG_DIRS } from "../server/log_dir_access.ts";
+
+/** Every release target (`deno compile --target`). */
+export const TARGETS: readonly string[] = [
+  "x86_64-unknown-linux-gnu",
+  "aarch64-unknown-linux-gnu",
+  "x86_64-apple-darwin",
+  "aarch64-apple-darwin",
+  "x86_64-pc-windows-msvc",
+];
+
+/** The output folder, relative to the repository root. */
+export const DIST_DIR = "dist";
+
+const LOG_DIRS = STANDALONE_LOG_DIRS.join(",");
+
+/**
+ * The server's permissions: any network (listen on the configured address,
+ * reach Redis), read and write only the standalone log folders, and only the
+ * `WIRECHAT_*` environment variables. `--no-prompt`: a missing permission is
+ * an error, never an interactive question (services have no one to ask).
+ */
+export const SERVER_PERMISSIONS: readonly string[] = [
+  "--no-prompt",
+  "--allow-net",
+  `--allow-read=${LOG_DIRS}`,
+  `--allow-write=${LOG_DIRS}`,
+  "--allow-env=WIRECHAT_*",
+];
+
+/**
+ * The all-in-one `wirechat` executable (server and terminal client): the
+ * server's permissions plus the terminal's colour variables.
+ */
+export const WIRECHAT_PERMISSIONS: readonly string[] = [
+  "--no-prompt",
+  "--allow-net",
+  `--allow-read=${LOG_DIRS}`,
+  `--allow-write=${LOG_DIRS}`,
+  "--allow-env=WIRECHAT_*,NO_COLOR,TERM",
+];
+
+/** One executable to build. */
+export interface Executable {
+  /** File name without target suffix or `.exe`. */
+  name: string;
+  /** Entry module, relative to the repository root. */
+  entry: string;
+  /** Permission flags baked in (also used by the compile-path test). */
+  permissions: readonly string[];
+}
+
+/**
+ * The executables: `wirechat` (`serve`, `client`, `healthcheck`) and the
+ * server-only alias `wirechat-server`, which runs `serve` with narrower
+ * permissions.
+ */
+export const EXECUTABLES: readonly Executable[] = [
+  { name: "wirechat", entry: "main.ts", permissions: WIRECHAT_PERMISSIONS },
+  { name: "wirechat-server", entry: "server_main.ts", permissions: SERVER_PERMISSIONS },
+];
+
+/** The output file of `exe` for `target`, e.g. `dist/wirechat-server-x86_64-unknown-linux-gnu`. */
+export function outputPath(exe: Executable, target: string): string {
+  return `${DIST_DIR}/${exe.name}-${target}${target.includes("windows") ? ".exe" : ""}`;
+}
+
+/** The full `deno compile` argument list for one executable and target. */
+export function compileArgs(exe: Executable, target: string): string[] {
+  return [
+    "compile",
+    "--frozen-lockfile",
+    ...exe.permissions,
+    "--target",
+    target,
+    "--output",
+    outputPath(exe, target),
+    exe.entry,
+  ];
+}
