@@ -1,10 +1,12 @@
 /**
- * HTTP routes: `/` upgrades to WebSocket or serves the browser client,
- * `/healthz` reports status; anything else is 404.
+ * HTTP routes: `/` upgrades to WebSocket or serves the browser client
+ * (embedded files, see `static.ts`), `/healthz` reports status; anything
+ * else is 404.
  *
  * @module
  */
 import type { ServerContext } from "./context.ts";
+import { serveWebAsset } from "./static.ts";
 import { acceptWebSocket } from "./ws.ts";
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -48,10 +50,8 @@ export function createHandler(ctx: ServerContext): Deno.ServeHandler {
     if (url.pathname === "/metrics") {
       return text(200, ctx.metrics.render(), { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
     }
-    if (url.pathname === "/") {
-      // TODO(#5): serve the browser client here.
-      return text(200, "Wirechat server. Connect a WebSocket client to this URL.\n");
-    }
+    const asset = serveWebAsset(req, url.pathname, SECURITY_HEADERS);
+    if (asset) return asset;
     return text(404, "Not found\n");
   };
 }

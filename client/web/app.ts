@@ -1,0 +1,467 @@
+/// <reference lib="dom" />
+/**
+ * The browser client: the page's behaviour. It joins through the shared
+ * connection wrapper (`client/connection.ts`), renders every line with
+ * `textContent` (never `innerHTML`), keeps the user list and the typing line
+ * current, and counts unread messages in the tab title while hidden.
+ *
+ * Bundled by `client/web/build.ts` into `server/web_assets.gen.ts`.
+ *
+ * @module
+ */
+import {
+  ConnectError,
+  type Connection,
+  createConnection,
+  JoinRefusedError,
+  type LineInfo,
+  type StatusChange,
+} from "../connection.ts";
+import { type ClientCommand, nickKey, validateNick } from "../../protocol/mod.ts";
+import { localTime, socketUrlFor, titleFor } from "./format.ts";
+import { readComposer } from "./input.ts";
+import { createRoster } from "./roster.ts";
+import { createTypingThrottle, createTypingTracker, typingText } from "./typing.ts";
+
+/** Most lines kept in the message list; older ones are removed. */
+export const MAX_SHOWN_LINES = 1000;
+/** Distance from the bottom, in px, within which new lines keep the list scrolled down. */
+const STICK_TO_BOTTOM_PX = 48;
+/** Automatic rejoins after a reload while the old session still holds the nick. */
+const AUTO_REJOIN_TRIES = 4;
+const AUTO_REJOIN_STEP_MS = 250;
+/** sessionStorage: the nick this tab joined with (rejoin after a reload). */
+const SESSION_NICK_KEY = "wirechat.session-nick";
+/** localStorage: the last nick used (prefills the form). */
+const LAST_NICK_KEY = "wirechat.last-nick";
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`page is missing #${id}`);
+  return el as T;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function storage(kind: "local" | "session"): Storage | undefined {
+  try {
+    return kind === "local" ? globalThis.localStorage : globalThis.sessionStorage;
+  } catch {
+    return undefined; // storage disabled
+  }
+}
+
+const ui = {
+  joinView: byId<HTMLElement>("join-view"),
+  joinForm: byId<HTMLFormElement>("join-form"),
+  nick: byId<HTMLInputElement>("nick"),
+  joinError: byId<HTMLParagraphElement>("join-error"),
+  joinButton: byId<HTMLButtonElement>("join-button"),
+  chatView: byId<HTMLElement>("chat-view"),
+  me: byId<HTMLParagraphElement>("me"),
+  status: byId<HTMLParagraphElement>("status"),
+  statusText: byId<HTMLSpanElement>("status-text"),
+  leave: byId<HTMLButtonElement>("leave"),
+  people: byId<HTMLUListElement>("people"),
+  peopleCount: byId<HTMLSpanElement>("people-count"),
+  messages: byId<HTMLOListElement>("messages"),
+  typing: byId<HTMLParagraphElement>("typing"),
+  composer: byId<HTMLFormElement>("composer"),
+  input: byId<HTMLTextAreaElement>("input"),
+  pmBar: byId<HTMLParagraphElement>("pm-bar"),
+  pmNick: byId<HTMLElement>("pm-nick"),
+  pmCancel: byId<HTMLButtonElement>("pm-cancel"),
+};
+
+const roster = createRoster();
+const typing = createTypingTracker();
+const typingThrottle = createTypingThrottle();
+let conn: Connection | undefined;
+let pmTo: string | undefined;
+let unread = 0;
+let autoWhoPending = 0;
+let historyDivider: { label: string; shown: boolean } | undefined;
+let typingTimer: ReturnType<typeof setTimeout> | undefined;
+
+// ---------------------------------------------------------------- rendering
+
+function isOwn(nick: string): boolean {
+  return conn?.nick !== undefined && nickKey(nick) === nickKey(conn.nick);
+}
+
+function append(item: HTMLLIElement): void {
+  const list = ui.messages;
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < STICK_TO_BOTTOM_PX;
+  list.append(item);
+  while (list.childElementCount > MAX_SHOWN_LINES) list.firstElementChild?.remove();
+  if (atBottom) list.scrollTop = list.scrollHeight;
+}
+
+function timeEl(ts: string): HTMLTimeElement {
+  const t = el("time", undefined, localTime(ts));
+  t.dateTime = ts;
+  const d = new Date(ts);
+  if (!Number.isNaN(d.getTime())) t.title = d.toLocaleString();
+  return t;
+}
+
+/** A system, error or local line. */
+function systemLine(text: string, kind: "sys" | "err" = "sys", history = false): void {
+  const li = el("li", `line ${kind}${history ? " history" : ""}`);
+  li.append(el("span", "text", text));
+  append(li);
+}
+
+function divider(label: string): void {
+  const li = el("li", "divider", label);
+  li.setAttribute("role", "separator");
+  append(li);
+}
+
+function chatLine(ts: string, nick: string, text: string, history: boolean): void {
+  const li = el("li", `line msg${isOwn(nick) ? " own" : ""}${history ? " history" : ""}`);
+  li.dataset.nick = nick;
+  if (history) li.append(el("span", "sr-only", "History:"));
+  li.append(timeEl(ts), el("span", "nick", nick), el("span", "text", text));
+  append(li);
+}
+
+function pmLine(ts: string, from: string, to: string, text: string): void {
+  const li = el("li", "line pm");
+  const outgoing = isOwn(from);
+  li.dataset.from = from;
+  li.dataset.to = to;
+  li.append(
+    timeEl(ts),
+    el("span", "tag", outgoing ? `private to ${to}` : `private from ${from}`),
+    el("span", "text", text),
+  );
+  append(li);
+}
+
+function renderPeople(): void {
+  const items = roster.list().map((nick) => {
+    const li = el("li");
+    const b = el("button", "person", nick);
+    b.type = "button";
+    b.dataset.nick = nick;
+    if (isOwn(nick)) {
+      b.classList.add("self");
+      b.disabled = true;
+      b.title = "You";
+    } else {
+      b.title = `Send a private message to ${nick}`;
+      b.setAttribute("aria-pressed", String(pmTo !== undefined && nickKey(pmTo) === nickKey(nick)));
+    }
+    li.append(b);
+    return li;
+  });
+  ui.people.replaceChildren(...items);
+  ui.peopleCount.textContent = String(roster.size);
+}
+
+function renderTyping(): void {
+  if (typingTimer !== undefined) clearTimeout(typingTimer);
+  typingTimer = undefined;
+  const now = Date.now();
+  ui.typing.textContent = typingText(typing.active(now).filter((n) => !isOwn(n)));
+  const next = typing.nextExpiry(now);
+  if (next !== undefined) typingTimer = setTimeout(renderTyping, next + 10);
+}
+
+function setPm(nick: string | undefined): void {
+  pmTo = nick;
+  ui.pmBar.hidden = nick === undefined;
+  ui.pmNick.textContent = nick ?? "";
+  ui.input.placeholder = nick === undefined ? "Message everyone" : `Private message to ${nick}`;
+  renderPeople();
+}
+
+function setStatus(state: string, text: string): void {
+  ui.status.dataset.state = state;
+  ui.statusText.textContent = text;
+}
+
+function setUnread(n: number): void {
+  unread = n;
+  document.title = titleFor(unread);
+}
+
+function showChat(nick: string): void {
+  ui.joinView.hidden = true;
+  ui.chatView.hidden = false;
+  ui.leave.hidden = false;
+  ui.me.hidden = false;
+  ui.me.textContent = `You are ${nick}`;
+  ui.input.focus();
+}
+
+function showJoin(error?: string): void {
+  ui.chatView.hidden = true;
+  ui.leave.hidden = true;
+  ui.me.hidden = true;
+  ui.joinView.hidden = false;
+  ui.joinButton.disabled = false;
+  ui.joinError.textContent = error ?? "";
+  ui.nick.setAttribute("aria-invalid", String(Boolean(error)));
+  ui.nick.focus();
+  if (error) ui.nick.select();
+}
+
+// ---------------------------------------------------------------- events
+
+function countUnread(info: LineInfo): void {
+  if (!document.hidden || info.replay) return;
+  const ev = info.event;
+  if ((ev.type === "msg" && !isOwn(ev.nick)) || (ev.type === "pm" && !isOwn(ev.from))) setUnread(unread + 1);
+}
+
+function onLine(info: LineInfo): void {
+  const ev = info.event;
+  const history = info.replay !== undefined;
+  countUnread(info);
+  switch (ev.type) {
+    case "prompt":
+      return;
+    case "notice":
+      // The greeting is shown once, not again on every reconnect.
+      if (!info.reconnected || conn?.state === "connected") systemLine(ev.text);
+      return;
+    case "join":
+      roster.join(ev.nick);
+      renderPeople();
+      systemLine(isOwn(ev.nick) ? `You joined as ${ev.nick}.` : `${ev.nick} joined the chat!`);
+      return;
+    case "leave":
+      roster.leave(ev.nick);
+      typing.clear(ev.nick);
+      renderPeople();
+      renderTyping();
+      systemLine(`${ev.nick} left the chat!`);
+      return;
+    case "rename":
+      roster.rename(ev.from, ev.to);
+      typing.clear(ev.from);
+      if (pmTo !== undefined && nickKey(pmTo) === nickKey(ev.from)) setPm(ev.to);
+      if (isOwn(ev.to)) {
+        ui.me.textContent = `You are ${ev.to}`;
+        storage("session")?.setItem(SESSION_NICK_KEY, ev.to);
+        storage("local")?.setItem(LAST_NICK_KEY, ev.to);
+      }
+      renderPeople();
+      renderTyping();
+      systemLine(`${ev.from} is now known as ${ev.to}`);
+      return;
+    case "msg":
+      if (history && historyDivider && !historyDivider.shown) {
+        divider(historyDivider.label);
+        historyDivider.shown = true;
+      }
+      typing.clear(ev.nick);
+      renderTyping();
+      chatLine(ev.ts, ev.nick, ev.text, history);
+      return;
+    case "pm":
+      typing.clear(ev.from);
+      renderTyping();
+      pmLine(ev.ts, ev.from, ev.to, ev.text);
+      return;
+    case "typing":
+      if (isOwn(ev.nick)) return;
+      typing.saw(ev.nick, Date.now());
+      renderTyping();
+      return;
+    case "who":
+      roster.reset(ev.nicks);
+      renderPeople();
+      if (autoWhoPending > 0) autoWhoPending--;
+      else systemLine(`Online (${ev.nicks.length}): ${ev.nicks.join(", ")}`);
+      return;
+    case "replay_start":
+      historyDivider = {
+        label: info.replay === "history" ? `History (${ev.count} messages)` : "Earlier messages",
+        shown: false,
+      };
+      return;
+    case "replay_end":
+      if (historyDivider?.shown) divider("Now");
+      historyDivider = undefined;
+      return;
+    case "error":
+      systemLine(info.line.slice(4), "err");
+      return;
+    case "pong":
+      systemLine(ev.token ? `Pong ${ev.token}` : "Pong");
+      return;
+    case "version":
+      systemLine(`Server version ${ev.version}`);
+      return;
+    case "shutdown":
+      systemLine("The server is shutting down.", "err");
+      return;
+    case "unknown":
+      systemLine(ev.line);
+      return;
+  }
+}
+
+function onStatus(change: StatusChange): void {
+  switch (change.status) {
+    case "connecting":
+      return setStatus("connecting", "Connecting…");
+    case "connected":
+      setStatus("connected", "Connected");
+      storage("session")?.setItem(SESSION_NICK_KEY, change.nick);
+      storage("local")?.setItem(LAST_NICK_KEY, change.nick);
+      showChat(change.nick);
+      if (change.reconnected) systemLine("Reconnected.");
+      autoWhoPending++;
+      conn?.send({ type: "who" });
+      return;
+    case "reconnecting":
+      setStatus("reconnecting", `Reconnecting in ${Math.ceil(change.delayMs / 1000)} s…`);
+      if (change.attempt === 1) systemLine(`Disconnected (${change.reason}). Reconnecting…`, "err");
+      roster.reset([]);
+      typing.active(Infinity);
+      renderPeople();
+      ui.typing.textContent = "";
+      return;
+    case "closed":
+      setStatus("closed", "Disconnected");
+      if (change.error) systemLine(`Disconnected: ${change.error}`, "err");
+      conn = undefined;
+      // After an unrequested end the tab does not rejoin on reload.
+      storage("session")?.removeItem(SESSION_NICK_KEY);
+      showJoin(change.error);
+      return;
+  }
+}
+
+// ---------------------------------------------------------------- actions
+
+async function join(nick: string, tries = 1): Promise<void> {
+  if (validateNick(nick) === undefined) return showJoin("Nicknames are 1–20 characters with no spaces.");
+  ui.joinButton.disabled = true;
+  ui.joinError.textContent = "";
+  ui.messages.replaceChildren();
+  roster.reset([]);
+  renderPeople();
+  const c = createConnection({ url: socketUrlFor(location), onLine, onStatus });
+  conn = c;
+  try {
+    await c.join(nick);
+  } catch (err) {
+    if (conn === c) conn = undefined;
+    if (err instanceof JoinRefusedError && err.code === "nick_in_use" && tries > 1) {
+      await new Promise((r) => setTimeout(r, AUTO_REJOIN_STEP_MS));
+      return join(nick, tries - 1);
+    }
+    storage("session")?.removeItem(SESSION_NICK_KEY);
+    setStatus("closed", "Not connected");
+    if (err instanceof JoinRefusedError) {
+      const why = err.code === "nick_in_use"
+        ? `“${nick}” is already taken. Please pick another nickname.`
+        : err.code === "invalid_nick"
+        ? "Nicknames are 1–20 characters with no spaces."
+        : err.message;
+      return showJoin(why);
+    }
+    const detail = err instanceof ConnectError ? err.message : String(err);
+    showJoin(`Could not connect to the chat server (${detail}).`);
+  }
+}
+
+function send(commands: ClientCommand[]): boolean {
+  for (const cmd of commands) {
+    if (cmd.type === "quit") {
+      void leave();
+      return true;
+    }
+    if (!conn?.send(cmd)) {
+      systemLine("Not connected: your message was not sent. It is still in the box.", "err");
+      return false;
+    }
+  }
+  return true;
+}
+
+async function leave(): Promise<void> {
+  storage("session")?.removeItem(SESSION_NICK_KEY);
+  const c = conn;
+  conn = undefined;
+  setPm(undefined);
+  await c?.quit();
+  setStatus("closed", "Not connected");
+  showJoin();
+}
+
+function submitComposer(): void {
+  const result = readComposer(ui.input.value, pmTo);
+  if ("hint" in result) {
+    systemLine(result.hint);
+    return;
+  }
+  if (result.commands.length === 0) return;
+  if (send(result.commands)) ui.input.value = "";
+}
+
+ui.joinForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  void join(ui.nick.value);
+});
+
+ui.composer.addEventListener("submit", (e) => {
+  e.preventDefault();
+  submitComposer();
+  ui.input.focus();
+});
+
+ui.input.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    submitComposer();
+  } else if (e.key === "Escape" && pmTo !== undefined) {
+    setPm(undefined);
+  }
+});
+
+ui.input.addEventListener("input", () => {
+  const text = ui.input.value.trim();
+  // Typing is announced to everyone, so not while writing a private message.
+  if (!text || text.startsWith("/") || pmTo !== undefined || conn?.state !== "connected") return;
+  if (typingThrottle.ready(Date.now())) conn.send({ type: "typing" });
+});
+
+ui.people.addEventListener("click", (e) => {
+  const button = (e.target as Element).closest<HTMLButtonElement>("button.person");
+  const nick = button?.dataset.nick;
+  if (!nick || isOwn(nick)) return;
+  setPm(pmTo !== undefined && nickKey(pmTo) === nickKey(nick) ? undefined : nick);
+  ui.input.focus();
+});
+
+ui.pmCancel.addEventListener("click", () => {
+  setPm(undefined);
+  ui.input.focus();
+});
+
+ui.leave.addEventListener("click", () => void leave());
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) setUnread(0);
+});
+
+// Rejoin after a reload; otherwise offer the last nick.
+const sessionNick = storage("session")?.getItem(SESSION_NICK_KEY);
+ui.nick.value = sessionNick ?? storage("local")?.getItem(LAST_NICK_KEY) ?? "";
+if (sessionNick) void join(sessionNick, AUTO_REJOIN_TRIES);
+else showJoin();
