@@ -8,6 +8,13 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_MAX_LINE, DEFAULT_REPLAY, HARD_FRAME_CAP } from "../protocol/mod.ts";
 import { DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND } from "./rate_limit.ts";
+import {
+  DEFAULT_CONNECTS_PER_MINUTE,
+  DEFAULT_LIMIT_EXEMPT,
+  DEFAULT_MAX_CLIENTS,
+  DEFAULT_MAX_CLIENTS_PER_ADDRESS,
+  DEFAULT_REGISTRATION_TIMEOUT,
+} from "./limits.ts";
 
 /** Default outbound bound per client, in bytes of unsent output. */
 export const DEFAULT_MAX_OUTBOUND = 1024 * 1024;
@@ -26,6 +33,14 @@ export interface ServerConfig {
   ratePerSecond: number;
   maxOutbound: number;
   idleTimeout: number;
+  maxClients: number;
+  maxClientsPerAddress: number;
+  connectsPerMinute: number;
+  limitExempt: string;
+  registrationTimeout: number;
+  allowedOrigins: string;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
 }
 
 type Kind = "string" | "int" | "port" | "optional-port" | "number";
@@ -105,6 +120,70 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 86_400,
     help: "seconds between heartbeat pings; a dead peer is dropped (0 = off)",
+  },
+  {
+    flag: "max-clients",
+    key: "maxClients",
+    kind: "int",
+    default: DEFAULT_MAX_CLIENTS,
+    min: 1,
+    max: 1_000_000,
+    help: "most open connections; beyond it: ERR Server full, close 1013",
+  },
+  {
+    flag: "max-clients-per-address",
+    key: "maxClientsPerAddress",
+    kind: "int",
+    default: DEFAULT_MAX_CLIENTS_PER_ADDRESS,
+    min: 1,
+    max: 1_000_000,
+    help: "most open connections from one remote address",
+  },
+  {
+    flag: "connects-per-minute",
+    key: "connectsPerMinute",
+    kind: "int",
+    default: DEFAULT_CONNECTS_PER_MINUTE,
+    min: 1,
+    max: 1_000_000,
+    help: "new connections per remote address per minute (burst); beyond it HTTP 429",
+  },
+  {
+    flag: "limit-exempt",
+    key: "limitExempt",
+    kind: "string",
+    default: DEFAULT_LIMIT_EXEMPT,
+    help: "comma-separated addresses exempt from per-address limits (a local reverse proxy)",
+  },
+  {
+    flag: "registration-timeout",
+    key: "registrationTimeout",
+    kind: "int",
+    default: DEFAULT_REGISTRATION_TIMEOUT,
+    min: 0,
+    max: 86_400,
+    help: "seconds to send a valid NICK before ERR Registration timeout, close 1008 (0 = off)",
+  },
+  {
+    flag: "allowed-origins",
+    key: "allowedOrigins",
+    kind: "string",
+    default: "",
+    help: "comma-separated browser origins allowed to connect, or * (empty = the server's own)",
+  },
+  {
+    flag: "tls-cert",
+    key: "tlsCert",
+    kind: "string",
+    default: undefined,
+    help: "PEM certificate chain file: serve https:// and wss:// (needs --tls-key)",
+  },
+  {
+    flag: "tls-key",
+    key: "tlsKey",
+    kind: "string",
+    default: undefined,
+    help: "PEM private key file for --tls-cert",
   },
 ];
 

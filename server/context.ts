@@ -5,6 +5,7 @@
  * @module
  */
 import type { ServerConfig } from "./config.ts";
+import { addressOf, type Admission, armRegistrationDeadline, createAdmission, parseList } from "./limits.ts";
 import type { Metrics } from "./metrics.ts";
 import type { OutboundScheduler } from "./outbound.ts";
 import type { Peer } from "./peer.ts";
@@ -25,6 +26,8 @@ export interface ServerContext {
   readonly metrics: Metrics;
   /** Every open connection, joined or not. */
   readonly connections: Set<Connection>;
+  /** Open connections per address and new-connection rates (see limits.ts). */
+  readonly admission: Admission;
   /** True once shutdown began: transports refuse new connections. */
   readonly shuttingDown: boolean;
   /** Creates and registers the session for a new peer. */
@@ -37,15 +40,22 @@ export interface ServerContext {
 
 /** Creates the context; `isShuttingDown` reads the server's state. */
 export function createContext(
-  parts: Omit<ServerContext, "connections" | "attach" | "shuttingDown" | "track" | "drained">,
+  parts: Omit<ServerContext, "connections" | "attach" | "shuttingDown" | "track" | "drained" | "admission">,
   isShuttingDown: () => boolean,
 ): ServerContext {
   const connections = new Set<Connection>();
   const live = new Set<Promise<void>>();
   const { config, room, metrics } = parts;
+  const admission = createAdmission({
+    maxClients: config.maxClients,
+    maxClientsPerAddress: config.maxClientsPerAddress,
+    connectsPerMinute: config.connectsPerMinute,
+    exempt: parseList(config.limitExempt),
+  });
   return {
     ...parts,
     connections,
+    admission,
     get shuttingDown() {
       return isShuttingDown();
     },
@@ -65,10 +75,22 @@ export function createContext(
           maxLine: config.maxLine,
           rateLimit: { burst: config.rateBurst, perSecond: config.ratePerSecond },
           onError: (code) => metrics.inc("wirechat_errors_total", 1, { code }),
-          onClose: () => connections.delete(conn),
+          onClose: () => {
+            if (!connections.delete(conn)) return;
+            cancelDeadline();
+            admission.closed(address);
+          },
         }),
       };
+      const address = addressOf(peer.remote);
       connections.add(conn);
+      admission.opened(address);
+      const cancelDeadline = armRegistrationDeadline(
+        peer,
+        config.registrationTimeout,
+        () => conn.session.nick !== undefined,
+        metrics,
+      );
       metrics.inc("wirechat_connections_total", 1, { kind: peer.kind });
       return conn.session;
     },

@@ -7,6 +7,7 @@
  */
 import type { ServerContext } from "./context.ts";
 import { serveWebAsset } from "./static.ts";
+import { createUpgradeGuard } from "./upgrade_guard.ts";
 import { acceptWebSocket } from "./ws.ts";
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -28,12 +29,13 @@ function remoteOf(info: Deno.ServeHandlerInfo): string {
 
 /** Builds the `Deno.serve` handler. */
 export function createHandler(ctx: ServerContext): Deno.ServeHandler {
+  const guard = createUpgradeGuard(ctx);
   return (req, info) => {
     const url = new URL(req.url);
     const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
     if (url.pathname === "/" && upgrade) {
-      if (ctx.shuttingDown) return text(503, "Server shutting down\n");
-      return acceptWebSocket(req, remoteOf(info), ctx);
+      const remote = remoteOf(info);
+      return guard(req, remote) ?? acceptWebSocket(req, remote, ctx);
     }
     if (req.method !== "GET" && req.method !== "HEAD") return text(405, "Method not allowed\n", { allow: "GET, HEAD" });
     if (url.pathname === "/healthz") {

@@ -13,9 +13,11 @@ import type { MessageStore } from "./history.ts";
 import { createHandler } from "./http.ts";
 import { createFileStore } from "./message_log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { describeServerMetrics } from "./metrics_catalog.ts";
 import { createOutboundScheduler } from "./outbound.ts";
 import { createRoom } from "./room.ts";
 import { listenTcp } from "./tcp.ts";
+import { loadTls } from "./tls.ts";
 
 const log = getLogger(["wirechat", "server"]);
 
@@ -49,6 +51,8 @@ export interface ServerParts {
 /** Starts a server with `config`; resolves once it is listening. */
 export async function startServer(config: ServerConfig, parts: ServerParts = {}): Promise<WirechatServer> {
   const metrics = createMetrics();
+  describeServerMetrics(metrics);
+  const tls = loadTls(config.tlsCert, config.tlsKey);
   metrics.describe("wirechat_log_write_failures_total", "Message log writes that failed");
   const store = parts.store ?? createFileStore({
     dir: config.logDir,
@@ -84,6 +88,7 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     hostname: config.host,
     port: config.port,
     signal: abort.signal,
+    ...tls,
     onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
     onError(err) {
       log.error("HTTP handler failed: {error}", { error: String(err) });
@@ -91,7 +96,8 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     },
   }, createHandler(ctx));
   const addr = await listening.promise;
-  log.info("Listening on ws://{host}:{port}/ (log folder {dir})", {
+  log.info("Listening on {scheme}://{host}:{port}/ (log folder {dir})", {
+    scheme: tls ? "wss" : "ws",
     host: addr.hostname,
     port: addr.port,
     dir: config.logDir,

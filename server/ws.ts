@@ -49,6 +49,7 @@ export function acceptWebSocket(
         queue.length = 0;
         return;
       }
+      const unsentBefore = socket.bufferedAmount;
       try {
         if (batch) socket.send(queue.length === 1 ? queue[0] : queue.join("\n"));
         else for (const line of queue) socket.send(line);
@@ -56,6 +57,8 @@ export function acceptWebSocket(
         log.warn("Send to {remote} failed: {error}", { remote, error: String(err) });
       }
       metrics.inc("wirechat_lines_out_total", queue.length);
+      // bufferedAmount grows by the UTF-8 bytes just queued (it only shrinks in a later task).
+      metrics.inc("wirechat_bytes_out_total", socket.bufferedAmount - unsentBefore);
       queue.length = 0;
       if (!closing && socket.bufferedAmount > config.maxOutbound) {
         log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", {
@@ -93,11 +96,12 @@ export function acceptWebSocket(
 
   const session = ctx.attach(peer);
   ctx.track(new Promise((resolve) => socket.addEventListener("close", () => resolve(), { once: true })));
-  socket.onopen = () => dialect.open(session);
+  socket.onopen = () => dialect.open(session, peer);
   socket.onmessage = (e) => {
     metrics.inc("wirechat_frames_in_total");
     if (typeof e.data !== "string") {
       metrics.inc("wirechat_errors_total", 1, { code: "binary_frame" });
+      if (dialect.binary) return dialect.binary(session, peer);
       return peer.close(CloseCode.UNSUPPORTED, "Binary frames are not supported");
     }
     const data = e.data;
@@ -106,7 +110,7 @@ export function acceptWebSocket(
       metrics.inc("wirechat_errors_total", 1, { code: "frame_too_big" });
       return peer.close(CloseCode.TOO_BIG, "Message too big");
     }
-    dialect.receive(data, session);
+    dialect.receive(data, session, peer);
   };
   socket.onerror = () => {};
   socket.onclose = () => {

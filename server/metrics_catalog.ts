@@ -1,0 +1,32 @@
+/**
+ * The server's metric names and help texts in one place, so `/metrics` lists
+ * every counter from the start (at 0) and operators can rely on the names.
+ *
+ * @module
+ */
+import type { Metrics } from "./metrics.ts";
+
+/** Counters and their help texts. */
+export const SERVER_COUNTERS: Readonly<Record<string, string>> = {
+  wirechat_connections_total: "Connections accepted, by transport kind",
+  wirechat_connections_refused_total:
+    "Connection attempts refused before a session, by reason (server_full, address_full, connect_rate, origin, shutting_down)",
+  wirechat_messages_total: "Public chat messages broadcast",
+  wirechat_frames_in_total: "Frames (WebSocket) or lines (TCP) received",
+  wirechat_bytes_in_total: "Bytes received in frames or lines (WebSocket: UTF-16 code units of the text)",
+  wirechat_lines_out_total: "Lines sent to clients",
+  wirechat_bytes_out_total: "Bytes queued for sending to clients",
+  wirechat_errors_total: "ERR replies and protocol-level closes, by code (rate_limited counts refused flood lines)",
+  wirechat_slow_consumer_disconnects_total: "Clients disconnected for not reading their output",
+  wirechat_log_write_failures_total: "Message log writes that failed",
+};
+
+/** Describes every server counter and adds the process memory gauge. */
+export function describeServerMetrics(metrics: Metrics): void {
+  for (const [name, help] of Object.entries(SERVER_COUNTERS)) metrics.describe(name, help);
+  metrics.gauge(
+    "wirechat_process_resident_memory_bytes",
+    "Resident set size of the server process",
+    () => Deno.memoryUsage().rss,
+  );
+}

@@ -1,0 +1,234 @@
+/**
+ * A hand-written WebSocket client over a raw `Deno.Conn` (TCP or TLS), for
+ * hostile tests: it can send what a real client never would (unmasked
+ * frames, invalid UTF-8, truncated or garbage frames, huge length headers)
+ * and reads the server's frames and close code byte by byte.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** WebSocket opcodes. */
+export const Op = { CONT: 0x0, TEXT: 0x1, BINARY: 0x2, CLOSE: 0x8, PING: 0x9, PONG: 0xa } as const;
+
+/** One frame the server sent. */
+export interface RawFrame {
+  fin: boolean;
+  opcode: number;
+  payload: Uint8Array;
+}
+
+/** Options for {@linkcode encodeFrame}. */
+export interface FrameOptions {
+  opcode?: number;
+  fin?: boolean;
+  /** Clients must mask; `false` sends an unmasked (illegal) client frame. */
+  mask?: boolean;
+  /** Length to announce in the header instead of the payload's (for truncated frames). */
+  announce?: number;
+}
+
+/** Encodes one client frame. */
+export function encodeFrame(payload: Uint8Array | string, opts: FrameOptions = {}): Uint8Array {
+  const data = typeof payload === "string" ? encoder.encode(payload) : payload;
+  const { opcode = Op.TEXT, fin = true, mask = true } = opts;
+  const len = opts.announce ?? data.length;
+  const header: number[] = [(fin ? 0x80 : 0) | opcode];
+  const maskBit = mask ? 0x80 : 0;
+  if (len < 126) header.push(maskBit | len);
+  else if (len < 65536) header.push(maskBit | 126, len >> 8, len & 0xff);
+  else {
+    header.push(maskBit | 127);
+    const big = BigInt(len);
+    for (let i = 7; i >= 0; i--) header.push(Number((big >> BigInt(i * 8)) & 0xffn));
+  }
+  const key = mask ? crypto.getRandomValues(new Uint8Array(4)) : new Uint8Array(0);
+  const out = new Uint8Array(header.length + key.length + data.length);
+  out.set(header, 0);
+  out.set(key, header.length);
+  for (let i = 0; i < data.length; i++) out[header.length + key.length + i] = mask ? data[i] ^ key[i & 3] : data[i];
+  return out;
+}
+
+/** Masks `data` in place with `key`, continuing at payload offset `offset` (for streamed payloads). */
+export function maskChunk(data: Uint8Array, key: Uint8Array, offset: number): Uint8Array {
+  for (let i = 0; i < data.length; i++) data[i] ^= key[(offset + i) & 3];
+  return data;
+}
+
+/** A raw WebSocket connection. */
+export interface RawSocket {
+  conn: Deno.Conn;
+  /** The HTTP status line and headers of the handshake answer. */
+  response: string;
+  write(bytes: Uint8Array): Promise<void>;
+  /** Sends one text frame (masked unless told otherwise). */
+  sendText(text: string, opts?: FrameOptions): Promise<void>;
+  /** The next frame, or undefined once the server closed the TCP connection. */
+  readFrame(timeoutMs?: number): Promise<RawFrame | undefined>;
+  /** Reads text frames until one equals or matches `want`. */
+  until(want: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Reads until the server's close frame and returns its code (or undefined on a bare TCP close). */
+  closeCode(timeoutMs?: number): Promise<number | undefined>;
+  close(): void;
+}
+
+/** Writes all of `bytes`; false when the peer has gone (reset/broken pipe). */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<boolean> {
+  try {
+    let off = 0;
+    while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset) return false;
+    throw err;
+  }
+}
+
+/** The request bytes of a WebSocket handshake. */
+export function handshakeRequest(host: string, headers: Record<string, string> = {}, path = "/"): Uint8Array {
+  const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  return encoder.encode(
+    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+  );
+}
+
+/**
+ * Performs the handshake over `conn`. Resolves with the socket when the
+ * answer is 101; otherwise throws with the status line (and closes `conn`).
+ */
+export async function rawHandshake(
+  conn: Deno.Conn,
+  host: string,
+  headers: Record<string, string> = {},
+  path = "/",
+): Promise<RawSocket> {
+  await writeAll(conn, handshakeRequest(host, headers, path));
+  let buf = new Uint8Array(0);
+  const chunk = new Uint8Array(64 * 1024);
+  let closedByPeer = false;
+
+  async function fill(signal: AbortSignal): Promise<boolean> {
+    if (closedByPeer) return false;
+    const timeout = new Promise<"timeout">((resolve) => {
+      if (signal.aborted) resolve("timeout");
+      signal.addEventListener("abort", () => resolve("timeout"), { once: true });
+    });
+    const n = await Promise.race([conn.read(chunk).catch(() => null), timeout]);
+    if (n === "timeout") throw new Error("timed out reading from the server");
+    if (n === null) {
+      closedByPeer = true;
+      return false;
+    }
+    const next = new Uint8Array(buf.length + n);
+    next.set(buf);
+    next.set(chunk.subarray(0, n), buf.length);
+    buf = next;
+    return true;
+  }
+
+  const hsSignal = AbortSignal.timeout(5000);
+  let end = -1;
+  while ((end = findHeaderEnd(buf)) < 0) {
+    if (!(await fill(hsSignal))) break;
+  }
+  const response = decoder.decode(buf.subarray(0, end < 0 ? buf.length : end));
+  if (!response.startsWith("HTTP/1.1 101")) {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+    throw new Error(`handshake refused: ${response.split("\r\n")[0] || "(connection closed)"}`);
+  }
+  buf = buf.slice(end + 4);
+
+  async function readFrame(timeoutMs = 5000): Promise<RawFrame | undefined> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    for (;;) {
+      const frame = parseFrame(buf);
+      if (frame) {
+        buf = buf.slice(frame.size);
+        return frame.frame;
+      }
+      if (!(await fill(signal))) return undefined;
+    }
+  }
+
+  const sock: RawSocket = {
+    conn,
+    response,
+    write: async (bytes) => void await writeAll(conn, bytes),
+    sendText: (text, opts) => sock.write(encodeFrame(text, opts)),
+    readFrame,
+    async until(want, timeoutMs = 5000) {
+      const seen: string[] = [];
+      for (;;) {
+        const f = await readFrame(timeoutMs);
+        if (!f) throw new Error(`connection closed before ${want}; got ${JSON.stringify(seen)}`);
+        if (f.opcode !== Op.TEXT) continue;
+        const text = decoder.decode(f.payload);
+        seen.push(text);
+        if (typeof want === "string" ? text === want : want.test(text)) return text;
+      }
+    },
+    async closeCode(timeoutMs = 5000) {
+      for (;;) {
+        const f = await readFrame(timeoutMs);
+        if (!f) return undefined;
+        if (f.opcode === Op.CLOSE) return f.payload.length >= 2 ? (f.payload[0] << 8) | f.payload[1] : 1005;
+      }
+    },
+    close() {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    },
+  };
+  return sock;
+}
+
+function findHeaderEnd(buf: Uint8Array): number {
+  for (let i = 0; i + 3 < buf.length; i++) {
+    if (buf[i] === 13 && buf[i + 1] === 10 && buf[i + 2] === 13 && buf[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+function parseFrame(buf: Uint8Array): { frame: RawFrame; size: number } | undefined {
+  if (buf.length < 2) return undefined;
+  const fin = (buf[0] & 0x80) !== 0;
+  const opcode = buf[0] & 0x0f;
+  let len = buf[1] & 0x7f;
+  let off = 2;
+  if (len === 126) {
+    if (buf.length < 4) return undefined;
+    len = (buf[2] << 8) | buf[3];
+    off = 4;
+  } else if (len === 127) {
+    if (buf.length < 10) return undefined;
+    len = 0;
+    for (let i = 2; i < 10; i++) len = len * 256 + buf[i];
+    off = 10;
+  }
+  if (buf[1] & 0x80) off += 4; // servers never mask, but be safe
+  if (buf.length < off + len) return undefined;
+  return { frame: { fin, opcode, payload: buf.slice(off, off + len) }, size: off + len };
+}
+
+/** Connects over TCP to `port` on 127.0.0.1 and performs the handshake. */
+export async function rawConnect(port: number, headers: Record<string, string> = {}, path = "/"): Promise<RawSocket> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  return await rawHandshake(conn, `127.0.0.1:${port}`, headers, path);
+}
+
+/** Connects, waits for the greeting and joins as `nick`. */
+export async function rawJoin(port: number, nick: string): Promise<RawSocket> {
+  const sock = await rawConnect(port);
+  await sock.until("SYS Send: NICK <name>");
+  await sock.sendText(`NICK ${nick}`);
+  await sock.until(`SYS ${nick} joined the chat!`);
+  return sock;
+}
