@@ -1,0 +1,380 @@
+/**
+ * A load-generator worker: runs a share of the clients on its own thread.
+ * It connects and joins them, sends the senders' messages (throttled or with
+ * a bounded in-flight window), parses every delivery straight from the bytes
+ * (sender, sequence number and send time are in the message text), and
+ * reports counts and a latency histogram. Driven by {@linkcode WorkerCommand}
+ * messages from `run.ts`.
+ *
+ * @module
+ */
+import { createHistogram, type Histogram, record } from "./histogram.ts";
+import { openRawSocket, type RawSocket } from "./raw_socket.ts";
+
+/** One client this worker runs. */
+export interface ClientSpec {
+  nick: string;
+  url: string;
+  /** Sender index, or -1 for a client that only reads. */
+  sender: number;
+  /** Stops reading once joined. */
+  stall: boolean;
+}
+
+/** Shared settings of a run. */
+export interface WorkerSetup {
+  runId: string;
+  clients: ClientSpec[];
+  senders: number;
+  batch: boolean;
+  /** Messages/s per sender; 0 = unthrottled. */
+  ratePerSender: number;
+  window: number;
+  size: number;
+  history: number;
+  connectConcurrency: number;
+  /** Absolute clock (ms) by which everyone must be joined. */
+  joinDeadline: number;
+  /** Absolute clock (ms) that message timestamps count from. */
+  epoch: number;
+}
+
+/** Messages from the coordinator. */
+export type WorkerCommand =
+  | { type: "init"; setup: WorkerSetup }
+  | { type: "barrier" }
+  | { type: "go"; start: number; warmEnd: number; end: number }
+  | { type: "drain"; totals: number[]; deadline: number }
+  | { type: "close" };
+
+/** What a worker reports after its clients joined. */
+export interface JoinReport {
+  type: "joined";
+  connectMs: number[];
+  joinMs: number[];
+  replayMs: number[];
+  failed: number;
+  failures: string[];
+}
+
+/** What a worker reports at the end. */
+export interface FinalReport {
+  type: "result";
+  delivered: number;
+  deliveredInWindow: number;
+  sentInWindow: number;
+  missing: number;
+  duplicated: number;
+  errors: number;
+  errorSamples: string[];
+  closedByServer: number;
+  closeSamples: string[];
+  stalledLeft: string[];
+  stalledClosed: number;
+  hist: Histogram;
+}
+
+/** Messages to the coordinator. */
+export type WorkerReport =
+  | { type: "nicked" }
+  | JoinReport
+  | { type: "sent"; sent: [number, number][] }
+  | FinalReport
+  | { type: "closed" }
+  | { type: "fatal"; error: string };
+
+/** The clock shared by all workers (absolute milliseconds, sub-ms resolution). */
+export const clock = (): number => performance.timeOrigin + performance.now();
+
+const decoder = new TextDecoder();
+const SAMPLES = 5;
+
+interface Client {
+  spec: ClientSpec;
+  socket?: RawSocket;
+  t0: number;
+  joined: boolean;
+  replayed: number;
+  ready: boolean;
+  expected: Int32Array;
+  gaps: number;
+  dups: number;
+  /** Sender state. */
+  seq: number;
+  inflight: number;
+  closedBy?: string;
+}
+
+/** The clients of one worker; `post` carries reports to the coordinator. */
+export function createWorkerClients(
+  setup: WorkerSetup,
+  post: (r: WorkerReport, transfer?: Transferable[]) => void,
+): {
+  joinAll(): Promise<void>;
+  go(start: number, warmEnd: number, end: number): void;
+  drain(totals: number[], deadline: number): Promise<void>;
+  closeAll(): Promise<void>;
+  barrier(): void;
+} {
+  const { runId, senders, epoch } = setup;
+  const rid = [...runId].map((c) => c.charCodeAt(0));
+  const clients: Client[] = setup.clients.map((spec) => ({
+    spec,
+    t0: 0,
+    joined: false,
+    replayed: 0,
+    ready: false,
+    expected: new Int32Array(senders),
+    gaps: 0,
+    dups: 0,
+    seq: 0,
+    inflight: 0,
+  }));
+  const stallNicks = new Set(setup.clients.filter((c) => c.stall).map((c) => c.nick));
+  const hist = createHistogram();
+  const connectMs: number[] = [], joinMs: number[] = [], replayMs: number[] = [];
+  const failures: string[] = [];
+  const errorSamples: string[] = [];
+  const stalledLeft = new Set<string>();
+  let failed = 0, errors = 0, delivered = 0, deliveredInWindow = 0, sentInWindow = 0;
+  let sending = false, warmEnd = Infinity, end = Infinity;
+  const pad = "x".repeat(setup.size);
+  let onReady: () => void = () => {};
+
+  function sendOne(c: Client) {
+    const at = clock();
+    const tUs = Math.round((at - epoch) * 1000);
+    const head = `${runId} ${c.spec.sender} ${c.seq} ${tUs} `;
+    c.socket!.send(`MSG ${head}${pad.slice(0, Math.max(1, setup.size - head.length))}`);
+    c.seq++;
+    c.inflight++;
+    if (at >= warmEnd && at < end) sentInWindow++;
+  }
+
+  function markReady(c: Client) {
+    if (c.ready || !c.joined || c.replayed < setup.history) return;
+    c.ready = true;
+    const t = clock() - c.t0;
+    joinMs.push(t);
+    if (setup.history > 0) replayMs.push(t);
+    if (c.spec.stall) c.socket!.pause();
+    onReady();
+  }
+
+  function onSys(c: Client, line: string) {
+    if (!c.joined) {
+      if (line === `SYS ${c.spec.nick} joined the chat!`) {
+        c.joined = true;
+        markReady(c);
+      }
+      return;
+    }
+    if (line.endsWith(" left the chat!")) {
+      const nick = line.slice(4, -15);
+      if (stallNicks.has(nick)) stalledLeft.add(nick);
+    }
+  }
+
+  /** One line `buf[i, j)` for client `c`, read at `at`. */
+  function onLine(c: Client, buf: Uint8Array, i: number, j: number, at: number) {
+    const b0 = buf[i];
+    if (b0 === 77 && buf[i + 1] === 83 && buf[i + 2] === 71 && buf[i + 3] === 32) { // "MSG "
+      let k = i + 4;
+      while (k < j && buf[k] !== 93) k++; // "]"
+      k += 2;
+      while (k < j - 1 && !(buf[k] === 58 && buf[k + 1] === 32)) k++; // ": "
+      k += 2;
+      if (j - k < 6 || buf[k] !== rid[0] || buf[k + 1] !== rid[1] || buf[k + 2] !== rid[2] || buf[k + 3] !== rid[3]) {
+        return;
+      }
+      k += 5;
+      const kind = buf[k];
+      if (kind === 104) { // "h": a seeded history line
+        c.replayed++;
+        return markReady(c);
+      }
+      if (kind === 98) { // "b": a barrier (servers that do not announce joins)
+        if (!c.joined) {
+          c.joined = true;
+          markReady(c);
+        }
+        return;
+      }
+      let sender = 0, seq = 0, tUs = 0;
+      while (k < j && buf[k] !== 32) sender = sender * 10 + buf[k++] - 48;
+      k++;
+      while (k < j && buf[k] !== 32) seq = seq * 10 + buf[k++] - 48;
+      k++;
+      while (k < j && buf[k] !== 32) tUs = tUs * 10 + buf[k++] - 48;
+      if (sender >= senders) return;
+      const exp = c.expected[sender];
+      if (seq === exp) c.expected[sender] = exp + 1;
+      else if (seq > exp) {
+        c.gaps += seq - exp;
+        c.expected[sender] = seq + 1;
+      } else c.dups++;
+      delivered++;
+      if (at >= warmEnd && at < end) deliveredInWindow++;
+      const sentAt = epoch + tUs / 1000;
+      if (sentAt >= warmEnd) record(hist, at - sentAt);
+      if (c.spec.sender === sender) {
+        c.inflight--;
+        if (sending && setup.ratePerSender === 0 && at < end) sendOne(c);
+      }
+      return;
+    }
+    if (b0 === 83 && buf[i + 1] === 89 && buf[i + 2] === 83) { // "SYS"
+      // After joining only leave notices matter; skip the rest without decoding.
+      if (c.joined && !(buf[j - 14] === 108 && buf[j - 11] === 116)) return; // not "...left the chat!"
+      return onSys(c, decoder.decode(buf.subarray(i, j)));
+    }
+    if (b0 === 69) { // "ERR"
+      errors++;
+      if (errorSamples.length < SAMPLES) errorSamples.push(decoder.decode(buf.subarray(i, j)));
+    }
+  }
+
+  async function connectOne(c: Client) {
+    c.t0 = clock();
+    const remaining = setup.joinDeadline - c.t0;
+    const handler = (buf: Uint8Array, s: number, e: number, at: number) => {
+      let i = s;
+      while (i < e) {
+        let j = i;
+        while (j < e && buf[j] !== 10) j++;
+        onLine(c, buf, i, j, at);
+        i = j + 1;
+      }
+    };
+    c.socket = await openRawSocket(new URL(c.spec.url), {
+      protocols: setup.batch ? ["wirechat.batch"] : undefined,
+      onText: handler,
+      now: clock,
+      signal: AbortSignal.timeout(Math.max(1, remaining)),
+    });
+    connectMs.push(clock() - c.t0);
+    c.socket.closed.then((info) => c.closedBy = `${info.code} ${info.reason}`);
+    c.socket.send(`NICK ${c.spec.nick}`);
+  }
+
+  async function joinAll() {
+    const queue = [...clients];
+    const lanes = Math.min(setup.connectConcurrency, queue.length);
+    await Promise.all(Array.from({ length: lanes }, async () => {
+      for (let c = queue.shift(); c; c = queue.shift()) {
+        try {
+          await connectOne(c);
+        } catch (err) {
+          failed++;
+          if (failures.length < SAMPLES) failures.push(`${c.spec.nick}: ${String(err)}`);
+        }
+      }
+    }));
+    post({ type: "nicked" });
+    const pending = () => clients.filter((c) => c.socket && !c.ready && !c.socket.isClosed).length;
+    if (pending() > 0) {
+      const done = new Promise<void>((resolve) => {
+        onReady = () => {
+          if (pending() === 0) resolve();
+        };
+      });
+      const left = setup.joinDeadline - clock();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([done, new Promise((r) => timer = setTimeout(r, Math.max(0, left)))]);
+      clearTimeout(timer);
+      onReady = () => {};
+    }
+    for (const c of clients) {
+      if (c.socket && !c.ready) {
+        failed++;
+        if (failures.length < SAMPLES) {
+          failures.push(`${c.spec.nick}: not joined in time${c.closedBy ? ` (closed ${c.closedBy})` : ""}`);
+        }
+        c.socket.close();
+        c.socket = undefined;
+      }
+    }
+    post({ type: "joined", connectMs, joinMs, replayMs, failed, failures });
+  }
+
+  const active = () => clients.filter((c) => c.socket && c.ready);
+  let ticker: ReturnType<typeof setInterval> | undefined;
+
+  function go(start: number, warm: number, stop: number) {
+    warmEnd = warm;
+    end = stop;
+    sending = true;
+    const mine = active().filter((c) => c.spec.sender >= 0 && !c.spec.stall);
+    if (setup.ratePerSender === 0) {
+      for (const c of mine) for (let i = 0; i < setup.window; i++) sendOne(c);
+    } else {
+      ticker = setInterval(() => {
+        const now = clock();
+        const due = Math.floor(((Math.min(now, end) - start) / 1000) * setup.ratePerSender);
+        for (const c of mine) {
+          if (c.socket!.isClosed) continue;
+          while (c.seq < due) sendOne(c);
+        }
+      }, 1);
+    }
+    setTimeout(() => {
+      sending = false;
+      clearInterval(ticker);
+      post({ type: "sent", sent: mine.map((c) => [c.spec.sender, c.seq]) });
+    }, Math.max(0, stop - clock()));
+  }
+
+  async function drain(totals: number[], deadline: number) {
+    const readers = () => active().filter((c) => !c.spec.stall && !c.socket!.isClosed);
+    const behind = () => readers().some((c) => totals.some((t, s) => c.expected[s] < t));
+    while (behind() && clock() < deadline) await new Promise((r) => setTimeout(r, 10));
+    let missing = 0, duplicated = 0, closedByServer = 0, stalledClosed = 0;
+    const closeSamples: string[] = [];
+    for (const c of active()) {
+      if (c.spec.stall) {
+        if (c.socket!.isClosed) stalledClosed++;
+        continue;
+      }
+      missing += c.gaps;
+      duplicated += c.dups;
+      for (let s = 0; s < senders; s++) missing += Math.max(0, (totals[s] ?? 0) - c.expected[s]);
+      if (c.socket!.isClosed) {
+        closedByServer++;
+        if (closeSamples.length < SAMPLES) closeSamples.push(`${c.spec.nick}: ${c.closedBy}`);
+      }
+    }
+    const report: FinalReport = {
+      type: "result",
+      delivered,
+      deliveredInWindow,
+      sentInWindow,
+      missing,
+      duplicated,
+      errors,
+      errorSamples,
+      closedByServer,
+      closeSamples,
+      stalledLeft: [...stalledLeft],
+      stalledClosed,
+      hist,
+    };
+    post(report, [hist.counts.buffer as ArrayBuffer]);
+  }
+
+  async function closeAll() {
+    for (const c of clients) c.socket?.close();
+    await Promise.all(clients.map((c) => c.socket?.closed));
+    post({ type: "closed" });
+  }
+
+  return {
+    joinAll,
+    go,
+    drain,
+    closeAll,
+    barrier() {
+      const c = clients.find((c) => c.socket && !c.spec.stall);
+      c?.socket!.send(`MSG ${runId} b`);
+    },
+  };
+}
