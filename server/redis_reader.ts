@@ -1,0 +1,117 @@
+/**
+ * The stream reader: one blocking `XREAD` loop on its own connection that
+ * hands every event of the room's stream to `apply`, strictly in stream
+ * order, and lets a publisher wait until its own event has been applied on
+ * this node (so a `NICK` reply comes after the member is in the room, as
+ * with the local bus).
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { RoomEvent } from "./bus.ts";
+import type { RedisLink } from "./redis_link.ts";
+
+const log = getLogger(["wirechat", "redis"]);
+
+/** Entries fetched per `XREAD`. */
+export const READ_BATCH = 512;
+/** How long one `XREAD` blocks before it is issued again. */
+export const READ_BLOCK_MS = 5000;
+
+/** Compares two stream ids (`<ms>-<seq>`): negative, zero or positive. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as = "0"] = a.split("-");
+  const [bm, bs = "0"] = b.split("-");
+  const d = BigInt(am) - BigInt(bm);
+  if (d !== 0n) return d < 0n ? -1 : 1;
+  const e = BigInt(as) - BigInt(bs);
+  return e === 0n ? 0 : e < 0n ? -1 : 1;
+}
+
+/** A running reader. */
+export interface StreamReader {
+  /** Resolves once the event with stream id `id` has been applied here; rejects after `timeoutMs`. */
+  applied(id: string, timeoutMs: number): Promise<void>;
+  /** The id of the last applied entry. */
+  readonly lastId: string;
+  /** Stops the loop (the link must be closed to interrupt a blocked read). */
+  stop(): Promise<void>;
+}
+
+type Entry = [id: string, fields: string[]];
+
+/** Starts reading `key` after `fromId`. */
+export function startStreamReader(
+  link: RedisLink,
+  key: string,
+  fromId: string,
+  apply: (event: RoomEvent) => void,
+): StreamReader {
+  let lastId = fromId;
+  let stopped = false;
+  const stopSignal = new AbortController();
+  const waiters = new Set<{ id: string; resolve: () => void }>();
+
+  function deliver(entries: Entry[]) {
+    for (const [id, fields] of entries) {
+      lastId = id;
+      const raw = fields[fields.indexOf("e") + 1];
+      try {
+        apply(JSON.parse(raw) as RoomEvent);
+      } catch (err) {
+        log.error("Could not apply stream entry {id}: {error}", { id, error: String(err) });
+      }
+    }
+    for (const w of waiters) {
+      if (compareStreamIds(w.id, lastId) <= 0) {
+        waiters.delete(w);
+        w.resolve();
+      }
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        if (!link.up) await link.ready(stopSignal.signal);
+        const res = await link.reader.xread("COUNT", READ_BATCH, "BLOCK", READ_BLOCK_MS, "STREAMS", key, lastId) as
+          | [string, Entry[]][]
+          | null;
+        if (res) { for (const [, entries] of res) deliver(entries); }
+      } catch (err) {
+        if (stopped) break;
+        log.debug("Stream read interrupted: {error}", { error: String(err) });
+        // The link is down (or was never up): wait for it before reading again.
+        if (link.reader.status === "ready") await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  })();
+
+  return {
+    applied(id, timeoutMs) {
+      if (compareStreamIds(id, lastId) <= 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(w);
+          reject(new Error(`event ${id} not read back within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const w = {
+          id,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        waiters.add(w);
+      });
+    },
+    get lastId() {
+      return lastId;
+    },
+    async stop() {
+      stopped = true;
+      stopSignal.abort();
+      await loop;
+    },
+  };
+}
