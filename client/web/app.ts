@@ -157,7 +157,7 @@ function renderPeople(): void {
     if (isOwn(nick)) {
       b.classList.add("self");
       b.disabled = true;
-      b.title = "You";
+      b.append(el("span", "you", " (you)"));
     } else {
       b.title = `Send a private message to ${nick}`;
       b.setAttribute("aria-pressed", String(pmTo !== undefined && nickKey(pmTo) === nickKey(nick)));
@@ -329,7 +329,7 @@ function onStatus(change: StatusChange): void {
       return;
     case "reconnecting":
       setStatus("reconnecting", `Reconnecting in ${Math.ceil(change.delayMs / 1000)} s…`);
-      if (change.attempt === 1) systemLine(`Disconnected (${change.reason}). Reconnecting…`, "err");
+      if (change.attempt === 1) systemLine(`Connection lost: ${change.reason}. Reconnecting…`, "err");
       roster.reset([]);
       typing.active(Infinity);
       renderPeople();

@@ -1,0 +1,326 @@
+/// <reference lib="dom" />
+/**
+ * End-to-end tests of the browser client in real headless Chromium (Debian's
+ * `/usr/bin/chromium`, driven by npm `playwright-core`), against a real
+ * server on 127.0.0.1 port 0, next to WebSocket test clients. Screenshots
+ * (desktop 1280×800 and phone 360×740) go to `tests/artifacts/`.
+ */
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { join, startTestServer, WAIT_MS } from "./helpers.ts";
+
+/** Debian's Chromium; nothing here downloads a browser. */
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
+const ARTIFACTS = new URL("./artifacts/", import.meta.url);
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 360, height: 740 };
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+/** A browser that closes with `await using`, even when a step failed. */
+async function launchBrowser(): Promise<Browser & AsyncDisposable> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  return Object.assign(browser, { [Symbol.asyncDispose]: () => browser.close() });
+}
+
+/** A page with its own context (own storage), collecting script errors and CSP violations. */
+interface TestPage {
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught page errors and console errors; must stay empty. */
+  errors: string[];
+}
+
+async function openPage(browser: Browser, url: string, viewport = DESKTOP): Promise<TestPage> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
+  });
+  await page.goto(url);
+  return { context, page, errors };
+}
+
+/** Joins through the form with the keyboard only. */
+async function joinAs(p: TestPage, nick: string): Promise<void> {
+  await p.page.focus("#nick");
+  await p.page.fill("#nick", nick);
+  await p.page.keyboard.press("Enter");
+  await p.page.waitForSelector("#chat-view:not([hidden])");
+  await waitStatus(p.page, "connected");
+}
+
+async function waitStatus(page: Page, state: string): Promise<void> {
+  await page.waitForSelector(`#status[data-state="${state}"]`);
+}
+
+/** Waits until a message line with exactly this text is shown; returns its classes. */
+async function waitLine(page: Page, text: string, selector = "#messages .line"): Promise<string> {
+  const handle = await page.waitForFunction(
+    ([sel, want]) =>
+      [...document.querySelectorAll(sel)].find((li) => li.querySelector(".text")?.textContent === want)?.className,
+    [selector, text] as const,
+  );
+  return String(await handle.jsonValue());
+}
+
+async function texts(page: Page, selector: string): Promise<string[]> {
+  return await page.$$eval(selector, (els) => els.map((e) => e.textContent ?? ""));
+}
+
+async function waitPeople(page: Page, nicks: string[]): Promise<void> {
+  const want = [...nicks].sort((a, b) => a.toLowerCase() < b.toLowerCase() ? -1 : 1).join(",");
+  await page.waitForFunction(
+    (w) => [...document.querySelectorAll<HTMLElement>("#people .person")].map((b) => b.dataset.nick).join(",") === w,
+    want,
+  );
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.focus("#input");
+  await page.keyboard.type(text);
+  await page.keyboard.press("Enter");
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: new URL(name, ARTIFACTS).pathname });
+}
+
+Deno.test("browser client in headless Chromium", async (t) => {
+  await using browser = await launchBrowser();
+
+  await t.step(
+    "two pages chat, see each other, exchange a private message; a WebSocket client sees the same",
+    async () => {
+      await using srv = await startTestServer();
+      const base = `http://127.0.0.1:${srv.port}/`;
+      const alice = await openPage(browser, base);
+      const bob = await openPage(browser, base, PHONE);
+      try {
+        await joinAs(alice, "alice");
+        await joinAs(bob, "bob");
+        await using carol = await join(srv.url, "carol");
+        carol.send("WHO");
+        await carol.until("SYS Online (3): alice, bob, carol");
+        await waitPeople(alice.page, ["alice", "bob", "carol"]);
+        await waitPeople(bob.page, ["alice", "bob", "carol"]);
+        assert((await texts(alice.page, "#people-count")).join() === "3", "people count");
+
+        // Bob starts typing: alice sees it.
+        await bob.page.focus("#input");
+        await bob.page.keyboard.type("hel");
+        await alice.page.waitForFunction(() => document.getElementById("typing")?.textContent === "bob is typing…");
+        await bob.page.fill("#input", "");
+
+        // Enter sends; the sender's own line is marked, everyone sees it.
+        await send(alice.page, "hello from alice");
+        const own = await waitLine(alice.page, "hello from alice");
+        assert(own.includes("own"), `own message not marked: ${own}`);
+        const seen = await waitLine(bob.page, "hello from alice");
+        assert(!seen.includes("own") && seen.includes("msg"), `bob's view of alice's line: ${seen}`);
+        await carol.until(/^MSG \[[^\]]+\] alice: hello from alice$/);
+        const time = await bob.page.$eval("#messages .msg time", (e) => [e.textContent, e.getAttribute("datetime")]);
+        assert(/^\d\d:\d\d$/.test(time[0] ?? ""), `local time shown as ${time[0]}`);
+        assert(!Number.isNaN(Date.parse(time[1] ?? "")), `datetime attribute ${time[1]}`);
+
+        // Shift+Enter makes a new line instead of sending; the two lines go as two messages.
+        await bob.page.focus("#input");
+        await bob.page.keyboard.type("first line");
+        await bob.page.keyboard.press("Shift+Enter");
+        await bob.page.keyboard.type("second line");
+        assert(await bob.page.inputValue("#input") === "first line\nsecond line", "Shift+Enter did not add a line");
+        await bob.page.keyboard.press("Enter");
+        await carol.until(/^MSG \[[^\]]+\] bob: first line$/);
+        await carol.expect(/^MSG \[[^\]]+\] bob: second line$/);
+        await waitLine(alice.page, "second line");
+        assert(await bob.page.inputValue("#input") === "", "input not cleared after sending");
+
+        // A WebSocket client's message shows in both pages; system lines are styled apart.
+        carol.send("MSG hi from the terminal");
+        await waitLine(alice.page, "hi from the terminal");
+        await waitLine(bob.page, "hi from the terminal");
+        const sys = await waitLine(alice.page, "carol joined the chat!");
+        assert(sys.includes("sys"), `join notice not a system line: ${sys}`);
+
+        // Private message: bob clicks alice in the list (keyboard: focus + Enter), types, sends.
+        await bob.page.focus('#people .person[data-nick="alice"]');
+        await bob.page.keyboard.press("Enter");
+        await bob.page.waitForSelector("#pm-bar:not([hidden])");
+        assert(await bob.page.evaluate(() => document.activeElement?.id) === "input", "focus did not move to input");
+        await bob.page.keyboard.type("psst, just for you");
+        await bob.page.keyboard.press("Enter");
+        const pm = await waitLine(alice.page, "psst, just for you", "#messages .pm");
+        assert(pm.includes("pm"), `pm class: ${pm}`);
+        const tag = await alice.page.$eval("#messages .pm .tag", (e) => e.textContent);
+        assert(tag === "private from bob", `pm tag: ${tag}`);
+        await waitLine(bob.page, "psst, just for you", "#messages .pm");
+        await bob.page.click("#pm-cancel");
+        carol.send("MSG after the pm");
+        await waitLine(bob.page, "after the pm");
+        await carol.until(/carol: after the pm$/);
+        assert(!carol.lines.some((l) => l.includes("psst")), "carol saw the private message");
+
+        // Unread count in the title while the tab is hidden, cleared when shown again.
+        await alice.page.evaluate(() => {
+          Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+          document.dispatchEvent(new Event("visibilitychange"));
+        });
+        carol.send("MSG one while away");
+        carol.send("MSG two while away");
+        await alice.page.waitForFunction(() => document.title === "(2) Wirechat");
+        await alice.page.evaluate(() => {
+          Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+          document.dispatchEvent(new Event("visibilitychange"));
+        });
+        await alice.page.waitForFunction(() => document.title === "Wirechat");
+
+        // Leave notice updates the list.
+        await carol.close();
+        await waitPeople(alice.page, ["alice", "bob"]);
+        await waitLine(alice.page, "carol left the chat!");
+
+        await screenshot(alice.page, "desktop-chat.png");
+        await screenshot(bob.page, "phone-chat.png");
+        await bob.page.emulateMedia({ colorScheme: "dark" });
+        await screenshot(bob.page, "phone-chat-dark.png");
+        assert(
+          alice.errors.length === 0 && bob.errors.length === 0,
+          `page errors: ${[...alice.errors, ...bob.errors]}`,
+        );
+      } finally {
+        await alice.context.close();
+        await bob.context.close();
+      }
+    },
+  );
+
+  await t.step("a taken nickname is refused inline and another one can be picked", async () => {
+    await using srv = await startTestServer();
+    await using dave = await join(srv.url, "dave");
+    const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`, PHONE);
+    try {
+      await p.page.fill("#nick", "DAVE");
+      await p.page.click("#join-button");
+      await p.page.waitForFunction(() =>
+        /already taken/.test(document.getElementById("join-error")?.textContent ?? "")
+      );
+      assert(await p.page.getAttribute("#nick", "aria-invalid") === "true", "field not marked invalid");
+      assert(await p.page.isHidden("#chat-view"), "chat shown after a refusal");
+      await screenshot(p.page, "phone-join-refused.png");
+      await p.page.fill("#nick", "has space");
+      await p.page.keyboard.press("Enter");
+      await p.page.waitForFunction(() => /no spaces/.test(document.getElementById("join-error")?.textContent ?? ""));
+      await joinAs(p, "dave2");
+      await dave.until("SYS dave2 joined the chat!");
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
+    } finally {
+      await p.context.close();
+    }
+  });
+
+  await t.step("hostile text from a peer is shown as text and runs nothing", async () => {
+    await using srv = await startTestServer();
+    const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
+    try {
+      await joinAs(p, "victim");
+      await using evil = await join(srv.url, "<b>evil</b>");
+      const payloads = [
+        `<img src=x onerror="window.__pwned='img'">`,
+        `<script>window.__pwned='script'</script>`,
+        `<a href="javascript:window.__pwned='link'">click</a>`,
+      ];
+      for (const text of payloads) evil.send(`MSG ${text}`);
+      evil.send(`PM victim <svg onload="window.__pwned='pm'">`);
+      for (const text of payloads) await waitLine(p.page, text);
+      await waitLine(p.page, `<svg onload="window.__pwned='pm'">`, "#messages .pm");
+      await waitPeople(p.page, ["<b>evil</b>", "victim"]);
+      const injected = await p.page.evaluate(() => ({
+        pwned: (globalThis as { __pwned?: string }).__pwned ?? null,
+        elements: document.querySelectorAll("#messages img, #messages script, #messages a, #messages svg, #people b")
+          .length,
+        nick: document.querySelector("#messages .msg .nick")?.textContent,
+      }));
+      assert(injected.pwned === null, `script ran: ${injected.pwned}`);
+      assert(injected.elements === 0, `${injected.elements} injected elements in the page`);
+      assert(injected.nick === "<b>evil</b>", `nick shown as ${injected.nick}`);
+      await screenshot(p.page, "desktop-hostile.png");
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
+    } finally {
+      await p.context.close();
+    }
+  });
+
+  await t.step("reload shows the replay as history, once", async () => {
+    await using srv = await startTestServer();
+    const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
+    try {
+      await joinAs(p, "reloader");
+      await using bob = await join(srv.url, "bob");
+      await send(p.page, "said before the reload");
+      bob.send("MSG bob too");
+      await waitLine(p.page, "bob too");
+      await p.page.reload();
+      await bob.until("SYS reloader left the chat!");
+      // The tab rejoins by itself with the same nick.
+      await waitStatus(p.page, "connected");
+      await bob.until("SYS reloader joined the chat!");
+      const mine = await waitLine(p.page, "said before the reload");
+      assert(mine.includes("history") && mine.includes("own"), `replayed own line: ${mine}`);
+      const other = await waitLine(p.page, "bob too");
+      assert(other.includes("history"), `replayed line: ${other}`);
+      await screenshot(p.page, "desktop-replay.png");
+      const dividers = await texts(p.page, "#messages .divider");
+      assert(dividers.join("|") === "Earlier messages|Now", `dividers: ${dividers}`);
+      bob.send("MSG live after reload");
+      const live = await waitLine(p.page, "live after reload");
+      assert(!live.includes("history"), `live line marked as history: ${live}`);
+      const all = await texts(p.page, "#messages .msg .text");
+      assert(all.filter((x) => x === "bob too").length === 1, `replay duplicated: ${all}`);
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
+    } finally {
+      await p.context.close();
+    }
+  });
+
+  await t.step("a server restart: the page shows reconnecting, rejoins, and duplicates nothing", async () => {
+    const logDir = await Deno.makeTempDir({ prefix: "wirechat-browser-test-" });
+    try {
+      const first = await startTestServer({ logDir });
+      const port = first.port;
+      const p = await openPage(browser, `http://127.0.0.1:${port}/`);
+      try {
+        await joinAs(p, "steady");
+        {
+          await using bob = await join(first.url, "bob");
+          bob.send("MSG before the restart");
+          await waitLine(p.page, "before the restart");
+        }
+        await first[Symbol.asyncDispose]();
+        await waitStatus(p.page, "reconnecting");
+        await screenshot(p.page, "desktop-reconnecting.png");
+        await using second = await startTestServer({ logDir, port });
+        await waitStatus(p.page, "connected");
+        await waitLine(p.page, "Reconnected.");
+        await using carol = await join(second.url, "carol");
+        carol.send("MSG after the restart");
+        await waitLine(p.page, "after the restart");
+        const all = await texts(p.page, "#messages .msg .text");
+        assert(
+          all.join("|") === "before the restart|after the restart",
+          `messages after reconnect: ${JSON.stringify(all)}`,
+        );
+        await waitPeople(p.page, ["carol", "steady"]);
+      } finally {
+        await p.context.close();
+      }
+    } finally {
+      await Deno.remove(logDir, { recursive: true });
+    }
+  });
+});
