@@ -122,7 +122,8 @@ export function createFileStore(options: FileStoreOptions): MessageStore {
   let current: { name: string; file: Deno.FsFile } | undefined;
 
   function open(name: string): Deno.FsFile {
-    if (current?.name === name) return current.file;
+    // A file whose last link is gone (the folder was removed) would swallow every write: reopen.
+    if (current?.name === name && current.file.statSync().nlink !== 0) return current.file;
     current?.file.close();
     current = undefined;
     Deno.mkdirSync(dir, { recursive: true });

@@ -1,0 +1,91 @@
+/**
+ * A real server in a subprocess, started like the `serve` task (its
+ * permissions read from deno.json), for tests that need its own memory
+ * figures (`/proc/<pid>/status`) or its operational log on stderr.
+ *
+ * @module
+ */
+import { WAIT_MS } from "./helpers.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const SERVE_TASK: string = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks.serve.command;
+/** The serve task's permission flags. */
+export const SERVE_FLAGS: string[] = SERVE_TASK.split(" ").filter((w) => w.startsWith("--allow-"));
+
+/** A running server subprocess. */
+export interface ServerProcess extends AsyncDisposable {
+  child: Deno.ChildProcess;
+  pid: number;
+  port: number;
+  url: string;
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string;
+  /** Resident set size of the server process in bytes (Linux `/proc`). */
+  rss(): number;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number>;
+}
+
+/** Resident set size of process `pid`, in bytes, from `/proc/<pid>/status`. */
+export function rssOf(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** Spawns `main.ts serve ...args` (add `--port 0`) and waits for its listening line. */
+export async function spawnServer(args: string[]): Promise<ServerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVE_FLAGS, `${ROOT}main.ts`, "serve", ...args],
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const reader = child.stderr.getReader();
+  const port = await (async () => {
+    const signal = AbortSignal.timeout(WAIT_MS * 3);
+    while (!signal.aborted) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+      const m = /Listening on wss?:\/\/[^:]+:(\d+)\//.exec(text);
+      if (m) return Number(m[1]);
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    throw new Error(`server did not start: ${text}`);
+  })();
+  const drained = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+  })();
+  let stopped: Promise<number> | undefined;
+  const proc: ServerProcess = {
+    child,
+    pid: child.pid,
+    port,
+    url: `ws://127.0.0.1:${port}/`,
+    stderr: () => text,
+    rss: () => rssOf(child.pid),
+    stop: () =>
+      stopped ??= (async () => {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already exited */ }
+        const status = await child.status;
+        await drained;
+        return status.code;
+      })(),
+    async [Symbol.asyncDispose]() {
+      await proc.stop();
+    },
+  };
+  return proc;
+}
