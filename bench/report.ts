@@ -29,7 +29,12 @@ export function formatReport(r: BenchResult): string {
       }`,
     ],
     ["sent", `${int(r.sentPerS)} msgs/s`],
-    ["delivered", `${int(r.deliveredPerS)} msgs/s${r.offeredPerS ? ` (offered ${int(r.offeredPerS)})` : ""}`],
+    [
+      "delivered",
+      `${int(r.deliveredPerS)} msgs/s${
+        r.offeredPerS ? ` (offered ${int(r.offeredPerS)})` : ""
+      }, ${r.linesPerFrame} per frame`,
+    ],
     ["latency", dist(r.latencyMs)],
     ["missing", `${int(r.missing)}   duplicated ${int(r.duplicated)}`],
     ["ERR lines", r.errors ? `${int(r.errors)} (${r.errorSamples.join("; ")})` : "0"],
@@ -39,6 +44,7 @@ export function formatReport(r: BenchResult): string {
     ["join", dist(r.joinMs)],
     ["replay complete", dist(r.replayMs)],
   ];
+  rows.push(["load generator", `CPU ${r.benchCpuPct ?? "-"}% of a core in window`]);
   const s = r.server;
   if (s) {
     rows.push([

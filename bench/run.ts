@@ -38,6 +38,8 @@ export interface BenchResult {
   sentPerS: number;
   /** Deliveries/s received by the reading clients during the measured window. */
   deliveredPerS: number;
+  /** Deliveries per text frame received during the window (1 without batching). */
+  linesPerFrame: number;
   /** With `--rate`: deliveries/s that rate asks for (rate × reading clients). */
   offeredPerS?: number;
   latencyMs: Summary;
@@ -49,6 +51,8 @@ export interface BenchResult {
   closeSamples: string[];
   /** Stalled clients whose leave notice the others received (the server cut them off). */
   stalledDisconnected: number;
+  /** CPU used by the load generator itself during the window, as a share of one core. */
+  benchCpuPct?: number;
   connectMs: Summary;
   joinMs: Summary;
   replayMs: Summary;
@@ -249,8 +253,15 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
     const end = warmEnd + o.durationS * 1000;
     for (const w of workers) w.worker.postMessage({ type: "go", start, warmEnd, end });
     let atWarmEnd: ProcSample | undefined, atEnd: ProcSample | undefined;
-    const t1 = setTimeout(() => atWarmEnd = sample(), Math.max(0, warmEnd - clock()));
-    const t2 = setTimeout(() => atEnd = sample(), Math.max(0, end - clock()));
+    let selfWarm: ProcSample | undefined, selfEnd: ProcSample | undefined;
+    const t1 = setTimeout(() => {
+      atWarmEnd = sample();
+      selfWarm = sampleProcess(Deno.pid);
+    }, Math.max(0, warmEnd - clock()));
+    const t2 = setTimeout(() => {
+      atEnd = sample();
+      selfEnd = sampleProcess(Deno.pid);
+    }, Math.max(0, end - clock()));
     let sent: [number, number][][];
     try {
       sent = await Promise.all(workers.map(async (w) => (await w.next("sent", end + 10_000)).sent));
@@ -259,6 +270,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
       clearTimeout(t2);
     }
     atEnd ??= sample();
+    selfEnd ??= sampleProcess(Deno.pid);
     const totals = new Array<number>(o.senders).fill(0);
     for (const list of sent) for (const [s, n] of list) totals[s] = n;
     const drainDeadline = clock() + o.drainTimeoutS * 1000;
@@ -292,6 +304,9 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
       },
       sentPerS: sum("sentInWindow") / windowS,
       deliveredPerS: sum("deliveredInWindow") / windowS,
+      linesPerFrame: sum("framesInWindow")
+        ? Math.round((sum("deliveredInWindow") / sum("framesInWindow")) * 100) / 100
+        : 0,
       offeredPerS: o.rate > 0 ? o.rate * readers : undefined,
       latencyMs: summarize(hist),
       missing: sum("missing"),
@@ -301,6 +316,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
       closedByServer: sum("closedByServer"),
       closeSamples: finals.flatMap((f) => f.closeSamples).slice(0, 5),
       stalledDisconnected: stalledLeft.size,
+      benchCpuPct: selfWarm && selfEnd ? Math.round(((selfEnd.cpuS - selfWarm.cpuS) / windowS) * 1000) / 10 : undefined,
       connectMs: summary(joins.flatMap((j) => j.connectMs)),
       joinMs: summary(joins.flatMap((j) => j.joinMs)),
       replayMs: summary(joins.flatMap((j) => j.replayMs)),

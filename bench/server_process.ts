@@ -80,6 +80,7 @@ export async function spawnServer(extraArgs: string[], cpu?: number): Promise<Sp
     `--log-dir=${logDir}`,
     "--rate-per-second=0",
     "--idle-timeout=0",
+    "--max-clients=1000000",
     ...extraArgs,
   ];
   const argv = cpu === undefined ? serve : ["taskset", "-c", String(cpu), ...serve];

@@ -62,6 +62,8 @@ export interface FinalReport {
   type: "result";
   delivered: number;
   deliveredInWindow: number;
+  /** Text frames the clients received during the window. */
+  framesInWindow: number;
   sentInWindow: number;
   missing: number;
   duplicated: number;
@@ -136,7 +138,7 @@ export function createWorkerClients(
   const failures: string[] = [];
   const errorSamples: string[] = [];
   const stalledLeft = new Set<string>();
-  let failed = 0, errors = 0, delivered = 0, deliveredInWindow = 0, sentInWindow = 0;
+  let failed = 0, errors = 0, delivered = 0, deliveredInWindow = 0, sentInWindow = 0, framesInWindow = 0;
   let sending = false, warmEnd = Infinity, end = Infinity;
   const pad = "x".repeat(setup.size);
   let onReady: () => void = () => {};
@@ -238,6 +240,7 @@ export function createWorkerClients(
     c.t0 = clock();
     const remaining = setup.joinDeadline - c.t0;
     const handler = (buf: Uint8Array, s: number, e: number, at: number) => {
+      if (at >= warmEnd && at < end) framesInWindow++;
       let i = s;
       while (i < e) {
         let j = i;
@@ -347,6 +350,7 @@ export function createWorkerClients(
       type: "result",
       delivered,
       deliveredInWindow,
+      framesInWindow,
       sentInWindow,
       missing,
       duplicated,
@@ -374,7 +378,7 @@ export function createWorkerClients(
     closeAll,
     barrier() {
       const c = clients.find((c) => c.socket && !c.spec.stall);
-      c?.socket!.send(`MSG ${runId} b`);
+      c?.socket?.send(`MSG ${runId} b`);
     },
   };
 }
