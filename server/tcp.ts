@@ -13,9 +13,10 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { CloseCode, ProtocolError } from "../protocol/mod.ts";
+import { CloseCode, formatLine, ProtocolError } from "../protocol/mod.ts";
 import type { ServerContext } from "./context.ts";
 import { type Dialect, lineDialect } from "./dialect.ts";
+import { addressOf } from "./limits.ts";
 import { createLineSplitter } from "./line_splitter.ts";
 import { newPeerId, type Peer } from "./peer.ts";
 
@@ -46,6 +47,21 @@ function remoteOf(addr: Deno.Addr): string {
   return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
 }
 
+/** Answers a refused connection with one `ERR` line and closes it. */
+async function refuse(conn: Deno.TcpConn, code: "server_full" | "rate_limited"): Promise<void> {
+  const timer = setTimeout(() => conn.close(), TCP_CLOSE_LINGER_MS);
+  try {
+    await conn.write(encoder.encode(formatLine({ type: "error", code }) + "\n"));
+    clearTimeout(timer);
+    conn.close();
+  } catch {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+  }
+}
+
 /** Listens on `hostname:port` and serves every connection with `ctx`. */
 export function listenTcp(ctx: ServerContext, hostname: string, port: number): TcpListener {
   const listener = Deno.listen({ hostname, port, transport: "tcp" });
@@ -61,6 +77,14 @@ export function listenTcp(ctx: ServerContext, hostname: string, port: number): T
       }
       if (ctx.shuttingDown) {
         conn.close();
+        continue;
+      }
+      const remote = remoteOf(conn.remoteAddr);
+      const refusal = ctx.admission.check(addressOf(remote), ctx.connections.size);
+      if (refusal !== undefined) {
+        ctx.metrics.inc("wirechat_connections_refused_total", 1, { reason: refusal });
+        log.warn("Refused a TCP connection from {remote}: {reason}", { remote, reason: refusal });
+        ctx.track(refuse(conn, refusal === "connect_rate" ? "rate_limited" : "server_full"));
         continue;
       }
       ctx.track(serveTcpConnection(conn, ctx));
@@ -197,7 +221,7 @@ export async function serveTcpConnection(
   };
 
   const session = ctx.attach(peer);
-  dialect.open(session);
+  dialect.open(session, peer);
   const splitter = createLineSplitter();
   const buf = new Uint8Array(TCP_READ_CHUNK);
 
@@ -217,7 +241,7 @@ export async function serveTcpConnection(
         // A bare Enter from nc/telnet is not a command.
         if (item.line === "") continue;
         metrics.inc("wirechat_frames_in_total");
-        dialect.receive(item.line, session);
+        dialect.receive(item.line, session, peer);
       } else if (item.type === "invalid_utf8") {
         metrics.inc("wirechat_errors_total", 1, { code: "invalid_utf8" });
         session.refuse(new ProtocolError("invalid_utf8"));

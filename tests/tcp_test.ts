@@ -213,3 +213,28 @@ Deno.test("tcp: shutdown tells TCP clients and closes them promptly", async () =
     await Deno.remove(logDir, { recursive: true });
   }
 });
+
+Deno.test("tcp: the client limit covers TCP: ERR Server full, then close", async () => {
+  await withServer({ maxClients: 1 }, async (server) => {
+    await using first = await connectTcp(server.tcpAddr!.port);
+    await joinAs(first, "first");
+    await using second = await connectTcp(server.tcpAddr!.port);
+    await expect(second, "ERR Server full");
+    await second.closed;
+    if (second.unread().length) throw new Error(`more after the refusal: ${second.unread()}`);
+    await silent(first);
+    if (server.metrics.value("wirechat_connections_refused_total", { reason: "server_full" }) !== 1) {
+      throw new Error("refusal not counted");
+    }
+  });
+});
+
+Deno.test("tcp: an unregistered TCP client is closed at the registration deadline", async () => {
+  await withServer({ registrationTimeout: 1 }, async (server) => {
+    await using idle = await connectTcp(server.tcpAddr!.port);
+    await expect(idle, /^SYS Welcome/);
+    await expect(idle, "SYS Send: NICK <name>");
+    await expect(idle, "ERR Registration timeout");
+    await idle.closed;
+  });
+});
