@@ -189,6 +189,17 @@ Deno.test("browser client in headless Chromium", async (t) => {
         await screenshot(bob.page, "phone-chat.png");
         await bob.page.emulateMedia({ colorScheme: "dark" });
         await screenshot(bob.page, "phone-chat-dark.png");
+
+        // /nick renames: the other page's list and lines follow; own lines stay marked; Leave ends the session.
+        await send(alice.page, "/nick alicia");
+        await waitLine(bob.page, "alice is now known as alicia");
+        await waitPeople(bob.page, ["alicia", "bob"]);
+        await send(alice.page, "renamed");
+        assert((await waitLine(alice.page, "renamed")).includes("own"), "own mark lost after a rename");
+        await alice.page.click("#leave");
+        await alice.page.waitForSelector("#join-view:not([hidden])");
+        await waitLine(bob.page, "alicia left the chat!");
+        await waitPeople(bob.page, ["bob"]);
         assert(
           alice.errors.length === 0 && bob.errors.length === 0,
           `page errors: ${[...alice.errors, ...bob.errors]}`,
@@ -217,6 +228,13 @@ Deno.test("browser client in headless Chromium", async (t) => {
       await p.page.keyboard.press("Enter");
       await p.page.waitForFunction(() => /no spaces/.test(document.getElementById("join-error")?.textContent ?? ""));
       await joinAs(p, "dave2");
+      // Keyboard only: the message box has focus after joining; the log and the people list are reachable.
+      const focused = () => p.page.evaluate(() => document.activeElement?.id || document.activeElement?.className);
+      assert(await focused() === "input", "input not focused after join");
+      await p.page.keyboard.press("Shift+Tab");
+      assert(await focused() === "messages", "message log not reachable by keyboard");
+      await p.page.keyboard.press("Shift+Tab");
+      assert(/person/.test(String(await focused())), "people list not reachable by keyboard");
       await dave.until("SYS dave2 joined the chat!");
       assert(p.errors.length === 0, `page errors: ${p.errors}`);
     } finally {
