@@ -21,7 +21,9 @@ export type ErrorCode =
   | "rate_limited"
   | "registration_timeout"
   | "server_full"
-  | "unavailable";
+  | "unavailable"
+  /** A structured dialect's frame that is not a valid message (JSON dialects only). */
+  | "bad_message";
 
 /** The `ERR` text for each code; `detail` fills the codes that name a value. */
 export const ERROR_TEXT: Readonly<Record<ErrorCode, (detail?: string) => string>> = {
@@ -40,6 +42,7 @@ export const ERROR_TEXT: Readonly<Record<ErrorCode, (detail?: string) => string>
   registration_timeout: () => "Registration timeout",
   server_full: () => "Server full",
   unavailable: (why = "") => `Service unavailable${why ? `: ${why}` : ""}`,
+  bad_message: (why = "") => `Malformed message${why ? `: ${why}` : ""}`,
 };
 
 /** Lookup from `ERR` text (or its fixed prefix) back to a code, for clients. */

@@ -29,6 +29,7 @@ export interface ServerConfig {
   replay: number;
   maxLine: number;
   tcpPort: number | undefined;
+  riftchatPort: number | undefined;
   rateBurst: number;
   ratePerSecond: number;
   maxOutbound: number;
@@ -84,6 +85,13 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     kind: "optional-port",
     default: undefined,
     help: "also accept plain-TCP line clients on this port (off unless given)",
+  },
+  {
+    flag: "riftchat-port",
+    key: "riftchatPort",
+    kind: "optional-port",
+    default: undefined,
+    help: "also accept RiftChat clients (seed 003, length-prefixed JSON over TCP) on this port (off unless given)",
   },
   {
     flag: "rate-burst",

@@ -7,6 +7,7 @@
  * @module
  */
 import { formatLine, type ServerEvent } from "../protocol/mod.ts";
+import type { Peer } from "./peer.ts";
 import type { Session } from "./session.ts";
 
 /** One wire format over a frame transport. */
@@ -17,10 +18,16 @@ export interface Dialect {
   readonly batch: boolean;
   /** The frame text for an event, or undefined when this dialect does not show it. */
   encode(event: ServerEvent): string | undefined;
-  /** Called once the connection is open (the line dialect sends the greeting). */
-  open(session: Session): void;
+  /**
+   * Called once the connection is open (the line dialect sends the greeting).
+   * `peer` lets a dialect close the connection its own way (wschat closes
+   * after every error).
+   */
+  open(session: Session, peer: Peer): void;
   /** One inbound text frame (or TCP line) for the session. */
-  receive(frame: string, session: Session): void;
+  receive(frame: string, session: Session, peer: Peer): void;
+  /** An inbound binary frame; without this hook the transport closes with 1003. */
+  binary?(session: Session, peer: Peer): void;
 }
 
 const lineCache = new WeakMap<ServerEvent, string>();

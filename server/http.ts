@@ -8,6 +8,7 @@
 import type { ServerContext } from "./context.ts";
 import { serveWebAsset } from "./static.ts";
 import { createUpgradeGuard } from "./upgrade_guard.ts";
+import { WSCHAT_PATH, wschatDialect } from "./dialects/wschat.ts";
 import { acceptWebSocket } from "./ws.ts";
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -36,6 +37,10 @@ export function createHandler(ctx: ServerContext): Deno.ServeHandler {
     if (url.pathname === "/" && upgrade) {
       const remote = remoteOf(info);
       return guard(req, remote) ?? acceptWebSocket(req, remote, ctx);
+    }
+    if (url.pathname === WSCHAT_PATH && upgrade) {
+      const remote = remoteOf(info);
+      return guard(req, remote) ?? acceptWebSocket(req, remote, ctx, { dialect: wschatDialect(ctx) });
     }
     if (req.method !== "GET" && req.method !== "HEAD") return text(405, "Method not allowed\n", { allow: "GET, HEAD" });
     if (url.pathname === "/healthz") {

@@ -16,6 +16,7 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { describeServerMetrics } from "./metrics_catalog.ts";
 import { createOutboundScheduler } from "./outbound.ts";
 import { createRoom } from "./room.ts";
+import { listenRiftchat } from "./riftchat.ts";
 import { listenTcp } from "./tcp.ts";
 import { loadTls } from "./tls.ts";
 
@@ -30,6 +31,8 @@ export interface WirechatServer {
   readonly addr: Deno.NetAddr;
   /** The bound plain-TCP address, when `config.tcpPort` is set. */
   readonly tcpAddr?: Deno.NetAddr;
+  /** The bound RiftChat address, when `config.riftchatPort` is set. */
+  readonly riftchatAddr?: Deno.NetAddr;
   /** The context (tests and extra transports). */
   readonly context: ServerContext;
   readonly metrics: Metrics;
@@ -119,6 +122,21 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     tcpAddr = tcp.addr;
     log.info("Listening for plain-TCP line clients on {host}:{port}", { host: tcpAddr.hostname, port: tcpAddr.port });
   }
+  let riftchatAddr: Deno.NetAddr | undefined;
+  if (config.riftchatPort !== undefined) {
+    let rift;
+    try {
+      rift = listenRiftchat(ctx, config.host, config.riftchatPort);
+    } catch (err) {
+      await Promise.all(listeners.map((l) => l.close()));
+      abort.abort();
+      await http.finished;
+      throw err;
+    }
+    listeners.push(rift);
+    riftchatAddr = rift.addr;
+    log.info("Listening for RiftChat clients on {host}:{port}", { host: riftchatAddr.hostname, port: riftchatAddr.port });
+  }
 
   let stopping: Promise<void> | undefined;
   async function shutdown() {
@@ -145,6 +163,7 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   return {
     addr,
     tcpAddr,
+    riftchatAddr,
     context: ctx,
     metrics,
     shutdown: () => stopping ??= shutdown(),

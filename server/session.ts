@@ -53,7 +53,7 @@ export interface Session {
   line(raw: string): void;
   /** One already-parsed command (dialects that are not text lines). */
   command(cmd: ClientCommand): void;
-  /** Refuses something the transport found wrong (e.g. a line over the limit). */
+  /** Refuses something the transport or dialect found wrong (e.g. malformed JSON); rate limited like a line. */
   refuse(error: ProtocolError): void;
   /** The transport closed, for whatever reason. Idempotent. */
   closed(): void;
@@ -224,7 +224,8 @@ export function createSession(options: SessionOptions): Session {
       serialize(() => dispatch(cmd));
     },
     refuse(error) {
-      if (state === "closed") return;
+      // A refused frame counts against flood control like any line.
+      if (state === "closed" || !admit()) return;
       serialize(() => (state === "greeting" ? preJoinRefusal(error) : fail(error)));
     },
     closed() {

@@ -9,6 +9,8 @@ import { getLogger } from "@logtape/logtape";
 import { BATCH_SUBPROTOCOL, CloseCode, HARD_FRAME_CAP, utf8Length } from "../protocol/mod.ts";
 import type { ServerContext } from "./context.ts";
 import { type Dialect, lineDialect } from "./dialect.ts";
+import { jsonDialect } from "./dialects/json.ts";
+import { JSON_SUBPROTOCOL } from "../protocol/dialects/json.ts";
 import { newPeerId, type Peer } from "./peer.ts";
 
 const log = getLogger(["wirechat", "ws"]);
@@ -21,6 +23,7 @@ export function offeredProtocols(req: Request): string[] {
 /** Picks the dialect and the subprotocol to answer for an upgrade request. */
 export function negotiate(req: Request): { dialect: Dialect; protocol?: string } {
   const offered = offeredProtocols(req);
+  if (offered.includes(JSON_SUBPROTOCOL)) return { dialect: jsonDialect(), protocol: JSON_SUBPROTOCOL };
   if (offered.includes(BATCH_SUBPROTOCOL)) return { dialect: lineDialect(true), protocol: BATCH_SUBPROTOCOL };
   return { dialect: lineDialect(false) };
 }

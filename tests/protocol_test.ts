@@ -43,6 +43,7 @@ Deno.test("every ERR text is exactly the contract's", () => {
     registration_timeout: "Registration timeout",
     server_full: "Server full",
     unavailable: "Service unavailable",
+    bad_message: "Malformed message",
   };
   for (const [code, text] of Object.entries(expected) as [ErrorCode, string][]) {
     const detail = code === "unknown_command" ? "FOO" : code === "no_such_user" ? "zed" : undefined;
