@@ -135,7 +135,10 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     }
     listeners.push(rift);
     riftchatAddr = rift.addr;
-    log.info("Listening for RiftChat clients on {host}:{port}", { host: riftchatAddr.hostname, port: riftchatAddr.port });
+    log.info("Listening for RiftChat clients on {host}:{port}", {
+      host: riftchatAddr.hostname,
+      port: riftchatAddr.port,
+    });
   }
 
   let stopping: Promise<void> | undefined;
