@@ -17,7 +17,7 @@
  * alice: closed 1000           the server closes alice's connection, after every line was expected
  *                              (the code is checked over WebSocket; TCP has no close codes)
  * alice: disconnect            alice drops the connection without QUIT
- * [tcp] STEP / [ws] STEP       a step for one transport only
+ * [tcp] STEP / [ws] STEP       a step for one transport only ([ws] covers both WebSocket runs)
  * repeat N: STEP               the step N times
  * ```
  *
@@ -31,16 +31,28 @@
  *
  * @module
  */
+import { BATCH_SUBPROTOCOL } from "../protocol/mod.ts";
 import { parseServerArgs, type ServerConfig } from "../server/config.ts";
 import { startServer } from "../server/server.ts";
 import { connectTcp, connectWs, LINE_WAIT_MS, type LineClient } from "./line_client.ts";
 
-/** A transport a script runs over. */
-export type Transport = "ws" | "tcp";
+/**
+ * A transport a script runs over: WebSocket with one line per frame, WebSocket
+ * offering `wirechat.batch` (several lines per server frame), or plain TCP.
+ */
+export type Transport = "ws" | "ws-batch" | "tcp";
+
+/** The transport family a `[ws]` / `[tcp]` step filter names. */
+export type TransportFilter = "ws" | "tcp";
+
+/** The filter family of a transport. */
+export function familyOf(transport: Transport): TransportFilter {
+  return transport === "tcp" ? "tcp" : "ws";
+}
 
 /** One parsed step. */
 export type Step =
-  & { line: number; only?: Transport; client: string }
+  & { line: number; only?: TransportFilter; client: string }
   & (
     | { kind: "send"; text: string }
     | { kind: "expect"; text: string }
@@ -84,7 +96,7 @@ export function parseScript(name: string, source: string): Script {
     const m = STEP_RE.exec(line);
     if (!m) throw new Error(`${name}:${at}: not a step: ${JSON.stringify(line)}`);
     const [, only, times, client, arrow, rest] = m;
-    const base = { line: at, client, ...(only ? { only: only as Transport } : {}) };
+    const base = { line: at, client, ...(only ? { only: only as TransportFilter } : {}) };
     let step: Step;
     if (arrow === "> ") step = { ...base, kind: "send", text: rest };
     else if (arrow === "< ") step = { ...base, kind: "expect", text: rest };
@@ -183,12 +195,15 @@ export async function runScript(script: Script, transport: Transport): Promise<v
   let syncs = 0;
   try {
     const connect = async () =>
-      transport === "ws"
-        ? await connectWs(`ws://127.0.0.1:${server.addr.port}/`)
+      transport !== "tcp"
+        ? await connectWs(
+          `ws://127.0.0.1:${server.addr.port}/`,
+          transport === "ws-batch" ? [BATCH_SUBPROTOCOL] : undefined,
+        )
         : await connectTcp(server.tcpAddr!.port);
 
     for (const step of script.steps) {
-      if (step.only && step.only !== transport) continue;
+      if (step.only && step.only !== familyOf(transport)) continue;
       const where = `${script.name}:${step.line} (${transport}, ${step.client})`;
       const fail = (why: string): never => {
         throw new Error(`${where}: ${why}`);
@@ -225,7 +240,7 @@ export async function runScript(script: Script, transport: Transport): Promise<v
         }
         case "send": {
           const payload = expandSend(step.text);
-          if (typeof payload !== "string" && transport === "ws") fail("raw bytes need a [tcp] step");
+          if (typeof payload !== "string" && transport !== "tcp") fail("raw bytes need a [tcp] step");
           need().send(payload);
           break;
         }
@@ -253,7 +268,7 @@ export async function runScript(script: Script, transport: Transport): Promise<v
           ]);
           const left = c.unread();
           if (left.length) fail(`closed with unexpected lines ${JSON.stringify(left)}`);
-          if (transport === "ws" && step.code !== undefined && info.code !== step.code) {
+          if (transport !== "tcp" && step.code !== undefined && info.code !== step.code) {
             fail(`expected close code ${step.code}, got ${info.code} ${JSON.stringify(info.reason)}`);
           }
           await c.disconnect();

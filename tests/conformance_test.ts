@@ -1,18 +1,27 @@
 /**
  * Runs every conformance script (`tests/conformance/*.chat`) against a real
- * server over both WebSocket and plain TCP, and checks that every example in
+ * server over WebSocket (one line per frame, and `wirechat.batch`) and plain TCP, and checks that every example in
  * `docs/PROTOCOL.md` is one of those scripts, verbatim.
  */
-import { expandSend, loadScripts, matchExpected, parseScript, runScript, type Transport } from "./conformance.ts";
+import {
+  expandSend,
+  familyOf,
+  loadScripts,
+  matchExpected,
+  parseScript,
+  runScript,
+  type Transport,
+} from "./conformance.ts";
 
 const scripts = await loadScripts();
-const TRANSPORTS: Transport[] = ["ws", "tcp"];
+/** WebSocket, WebSocket with `wirechat.batch` frames, and plain TCP. */
+const TRANSPORTS: Transport[] = ["ws", "ws-batch", "tcp"];
 
 for (const transport of TRANSPORTS) {
   Deno.test(`conformance over ${transport}`, async (t) => {
     if (scripts.length < 10) throw new Error(`only ${scripts.length} scripts found`);
     for (const script of scripts) {
-      const runs = script.steps.some((s) => !s.only || s.only === transport);
+      const runs = script.steps.some((s) => !s.only || s.only === familyOf(transport));
       await t.step({ name: script.name, ignore: !runs, fn: () => runScript(script, transport) });
     }
   });
