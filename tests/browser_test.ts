@@ -5,24 +5,16 @@
  * server on 127.0.0.1 port 0, next to WebSocket test clients. Screenshots
  * (desktop 1280×800 and phone 360×740) go to `tests/artifacts/`.
  */
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "./chromium.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
 
-/** Debian's Chromium; nothing here downloads a browser. */
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
 const ARTIFACTS = new URL("./artifacts/", import.meta.url);
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 740 };
 
 function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
-}
-
-/** A browser that closes with `await using`, even when a step failed. */
-async function launchBrowser(): Promise<Browser & AsyncDisposable> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
-  return Object.assign(browser, { [Symbol.asyncDispose]: () => browser.close() });
 }
 
 /** A page with its own context (own storage), collecting script errors and CSP violations. */
@@ -93,7 +85,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 Deno.test("browser client in headless Chromium", async (t) => {
-  await using browser = await launchBrowser();
+  await using browser = await launchChromium();
 
   await t.step(
     "two pages chat, see each other, exchange a private message; a WebSocket client sees the same",
