@@ -51,9 +51,9 @@ export function formatReport(r: BenchResult): string {
       "server",
       `pid ${s.pid}: CPU ${s.cpuS?.toFixed(2) ?? "-"} s in window (${s.cpuPct ?? "-"}% of a core), RSS ${
         s.rssIdleMiB ?? "-"
-      } MiB idle, ${s.rssJoinedMiB ?? "-"} MiB joined, peak ${s.peakRssMiB ?? "-"} MiB, ${
-        s.rssPerConnectionKiB ?? "-"
-      } KiB/connection`,
+      } MiB idle, ${s.rssJoinedMiB ?? "-"} MiB joined, ${s.rssEndMiB ?? "-"} MiB at end, peak ${
+        s.peakRssMiB ?? "-"
+      } MiB, ${s.rssPerConnectionKiB ?? "-"} KiB/connection`,
     ]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));

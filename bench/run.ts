@@ -12,6 +12,8 @@ import { openRawSocket } from "./raw_socket.ts";
 import { loadAverage, type ProcSample, sampleProcess, type SpawnedServer, spawnServer } from "./server_process.ts";
 import { type ClientSpec, clock, type FinalReport, type JoinReport, type WorkerReport } from "./worker.ts";
 
+/** Wait for a join notice before falling back to barrier messages. */
+export const BARRIER_AFTER_MS = 2_000;
 /** Gap between barrier messages while waiting for servers that do not announce joins. */
 export const BARRIER_INTERVAL_MS = 500;
 /** Bound on workers closing their clients at the end. */
@@ -64,7 +66,9 @@ export interface BenchResult {
     rssIdleMiB?: number;
     rssJoinedMiB?: number;
     peakRssMiB?: number;
-    /** (RSS with everyone joined − RSS before connecting) / joined clients. */
+    /** RSS at the end of the measured window. */
+    rssEndMiB?: number;
+    /** (RSS at the end of the window − RSS before connecting) / joined clients; run idle for a clean figure. */
     rssPerConnectionKiB?: number;
   };
 }
@@ -98,6 +102,8 @@ function startWorker() {
   };
   return {
     worker,
+    /** True once a report of `type` arrived (it stays in the inbox). */
+    saw: (type: WorkerReport["type"]) => inbox.some((r) => r.type === type),
     /** The next report of `type`, bounded by `deadline` (absolute clock ms). */
     async next<T extends WorkerReport["type"]>(type: T, deadline: number): Promise<Extract<WorkerReport, { type: T }>> {
       for (;;) {
@@ -226,10 +232,14 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
     }
     const slack = joinDeadline + 5_000;
     await Promise.all(workers.map((w) => w.next("nicked", slack)));
-    // Servers that do not announce joins: a barrier message proves a client joined.
+    // Servers that do not announce joins (the baseline peers): a barrier message proves a client joined.
+    // It also enters the history, so it is sent only when no join notice came at all.
     let joinedCount = 0;
+    const barrierFrom = clock() + BARRIER_AFTER_MS;
     const barrier = setInterval(() => {
-      if (joinedCount < workers.length) workers[0].worker.postMessage({ type: "barrier" });
+      if (joinedCount < workers.length && clock() > barrierFrom && !workers.some((w) => w.saw("announced"))) {
+        workers[0].worker.postMessage({ type: "barrier" });
+      }
     }, BARRIER_INTERVAL_MS);
     let joins: JoinReport[];
     try {
@@ -327,8 +337,9 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
         rssIdleMiB: mib(idle?.rssKiB),
         rssJoinedMiB: mib(joinedSample?.rssKiB),
         peakRssMiB: mib(last?.peakRssKiB ?? atEnd?.peakRssKiB),
-        rssPerConnectionKiB: idle && joinedSample && joined > 0
-          ? Math.round(((joinedSample.rssKiB - idle.rssKiB) / joined) * 10) / 10
+        rssEndMiB: mib(atEnd?.rssKiB),
+        rssPerConnectionKiB: idle && atEnd && joined > 0
+          ? Math.round(((atEnd.rssKiB - idle.rssKiB) / joined) * 10) / 10
           : undefined,
       },
     };

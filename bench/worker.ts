@@ -79,6 +79,8 @@ export interface FinalReport {
 /** Messages to the coordinator. */
 export type WorkerReport =
   | { type: "nicked" }
+  /** A client saw its own join notice: the server announces joins, no barrier is needed. */
+  | { type: "announced" }
   | JoinReport
   | { type: "sent"; sent: [number, number][] }
   | FinalReport
@@ -142,6 +144,7 @@ export function createWorkerClients(
   let sending = false, warmEnd = Infinity, end = Infinity;
   const pad = "x".repeat(setup.size);
   let onReady: () => void = () => {};
+  let announced = false;
 
   function sendOne(c: Client) {
     const at = clock();
@@ -166,6 +169,10 @@ export function createWorkerClients(
   function onSys(c: Client, line: string) {
     if (!c.joined) {
       if (line === `SYS ${c.spec.nick} joined the chat!`) {
+        if (!announced) {
+          announced = true;
+          post({ type: "announced" });
+        }
         c.joined = true;
         markReady(c);
       }
