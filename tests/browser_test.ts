@@ -28,7 +28,7 @@ interface TestPage {
 async function openPage(browser: Browser, url: string, viewport = DESKTOP): Promise<TestPage> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
+  page.setDefaultTimeout(2 * WAIT_MS);
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(`pageerror: ${err.message}`));
   page.on("console", (msg) => {
@@ -103,6 +103,11 @@ Deno.test("browser client in headless Chromium", async (t) => {
         await waitPeople(alice.page, ["alice", "bob", "carol"]);
         await waitPeople(bob.page, ["alice", "bob", "carol"]);
         assert((await texts(alice.page, "#people-count")).join() === "3", "people count");
+        const kinds = [...srv.server.context.connections].map((c) => c.peer.kind).sort();
+        assert(
+          kinds.filter((k) => k === "ws/line+batch").length === 2,
+          `the pages did not negotiate wirechat.batch: ${kinds}`,
+        );
 
         // Bob starts typing: alice sees it.
         await bob.page.focus("#input");
