@@ -58,3 +58,19 @@ export function shortReason(reason: string): string {
   if (/certificate|tls|UnknownIssuer/i.test(detail)) return "TLS failure";
   return detail;
 }
+
+/**
+ * One sentence for a connection that ended without QUIT (the `error` of the
+ * final `closed` status).
+ *
+ * @example
+ * ```ts
+ * import { closedSentence } from "./errors.ts";
+ * if (closedSentence("connection lost") !== "Lost the connection to the server.") throw new Error();
+ * ```
+ */
+export function closedSentence(error: string): string {
+  if (error.startsWith("server closed the connection")) return `The ${neutralize(error)}.`;
+  if (error === "connection lost") return "Lost the connection to the server.";
+  return `The connection ended: ${shortReason(error)}.`;
+}

@@ -16,7 +16,7 @@ import {
 } from "../connection.ts";
 import { DEFAULT_HOST, DEFAULT_PORT, parsePort, urlFor } from "./args.ts";
 import { createLineEditor } from "./editor.ts";
-import { describeFailure, shortReason } from "./errors.ts";
+import { closedSentence, describeFailure, shortReason } from "./errors.ts";
 import { helpLines, parseInput } from "./input.ts";
 import { localLine, type RenderContext, renderEvent, safeText, systemLine, typingText } from "./render.ts";
 import { createScreen } from "./screen.ts";
@@ -319,5 +319,5 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     return await end(0);
   }
   await conn.closed;
-  return await end(1, closedError ? `Disconnected: ${safeText(closedError, 200)}.` : "The connection ended.");
+  return await end(1, closedSentence(closedError ?? "connection lost"));
 }

@@ -8,7 +8,7 @@
  */
 import { HARD_FRAME_CAP, neutralize } from "../../protocol/mod.ts";
 import { type Connection, createConnection } from "../connection.ts";
-import { describeFailure } from "./errors.ts";
+import { closedSentence, describeFailure } from "./errors.ts";
 import { parseInput } from "./input.ts";
 
 /** Lines sent at once before pacing starts (below the server's default burst of 30). */
@@ -172,6 +172,6 @@ export async function runPipe(o: PipeOptions): Promise<number> {
   }
   await conn.closed;
   if (outputGone || closeError === undefined) return 0;
-  o.err(`The server closed the connection: ${closeError.replace(/^server closed the connection /, "")}.`);
+  o.err(closedSentence(closeError));
   return 1;
 }
