@@ -40,7 +40,10 @@ Deno.test("every example in docs/PROTOCOL.md is a conformance script, verbatim",
     if (file !== body) throw new Error(`docs/PROTOCOL.md's copy of ${path} differs from the file`);
     count++;
   }
-  if (count < 5) throw new Error(`only ${count} example blocks found`);
+  const quoted = new Set([...doc.matchAll(fence)].map((m) => m[1].replace(/^tests\/conformance\//, "")));
+  const missing = [...names].filter((n) => !quoted.has(n));
+  if (missing.length) throw new Error(`docs/PROTOCOL.md does not quote ${missing.join(", ")}`);
+  if (count !== names.size) throw new Error(`${count} example blocks for ${names.size} scripts`);
   // An example block must name its script: no unnamed chat examples.
   const unnamed = doc.match(/^```chat\s*$/gm);
   if (unnamed) throw new Error("docs/PROTOCOL.md has a chat example that names no script");
