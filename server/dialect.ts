@@ -31,14 +31,20 @@ export interface Dialect {
 }
 
 const lineCache = new WeakMap<ServerEvent, string>();
+// A broadcast hands the same event to every member in a row: remember the last one.
+let lastEvent: ServerEvent | undefined;
+let lastLine = "";
 
 /** The line for an event, formatted once however many peers receive it. */
 export function lineOf(event: ServerEvent): string {
+  if (event === lastEvent) return lastLine;
   let line = lineCache.get(event);
   if (line === undefined) {
     line = formatLine(event);
     lineCache.set(event, line);
   }
+  lastEvent = event;
+  lastLine = line;
   return line;
 }
 

@@ -61,9 +61,10 @@ export function acceptWebSocket(
       }
       metrics.inc("wirechat_lines_out_total", queue.length);
       // bufferedAmount grows by the UTF-8 bytes just queued (it only shrinks in a later task).
-      metrics.inc("wirechat_bytes_out_total", socket.bufferedAmount - unsentBefore);
+      const unsent = socket.bufferedAmount; // one op call, not two
+      metrics.inc("wirechat_bytes_out_total", unsent - unsentBefore);
       queue.length = 0;
-      if (!closing && socket.bufferedAmount > config.maxOutbound) {
+      if (!closing && unsent > config.maxOutbound) {
         log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", {
           remote,
           bytes: socket.bufferedAmount,
@@ -82,8 +83,8 @@ export function acceptWebSocket(
       if (closing) return;
       const frame = dialect.encode(event);
       if (frame === undefined) return;
-      queue.push(frame);
-      scheduler.mark(outbound);
+      // A non-empty queue is already marked dirty (every flush empties it): mark once per task.
+      if (queue.push(frame) === 1) scheduler.mark(outbound);
     },
     close(code, reason) {
       if (closing) return;

@@ -1,0 +1,109 @@
+/**
+ * The fan-out path: the outbound scheduler coalesces per task without
+ * waiting for more, runs the log hook before any peer is flushed, and a
+ * `wirechat.batch` client gets a task's lines in one frame while a plain
+ * client gets exactly one line per frame.
+ */
+import { assertEquals, assertOk } from "./assert.ts";
+import { createOutboundScheduler } from "../server/outbound.ts";
+import { lineOf } from "../server/dialect.ts";
+import { BATCH_SUBPROTOCOL, formatLine, type ServerEvent } from "../protocol/mod.ts";
+import { join, startTestServer, WAIT_MS } from "./helpers.ts";
+
+Deno.test("scheduler: one deferred flush per task, hooks first, peers marked during a flush go out in it", () => {
+  const deferred: (() => void)[] = [];
+  const s = createOutboundScheduler((fn) => deferred.push(fn));
+  const order: string[] = [];
+  s.beforeFlush(() => order.push("hook"));
+  const b = { flush: () => order.push("b") };
+  const a = {
+    flush() {
+      order.push("a");
+      s.mark(b); // e.g. a close that makes the room send a leave notice
+    },
+  };
+  s.mark(a);
+  s.mark(a);
+  assertEquals(deferred.length, 1, "one flush per task however many marks");
+  deferred[0]();
+  assertEquals(order, ["hook", "a", "hook", "b"]);
+  s.mark(a);
+  assertEquals(deferred.length, 2, "the next task schedules again");
+});
+
+Deno.test("lineOf: the codec's line, cached per event (a broadcast formats once)", () => {
+  const event: ServerEvent = { type: "msg", ts: "2026-11-22T03:11:07.123Z", nick: "alice", text: "hi" };
+  const other: ServerEvent = { type: "join", nick: "bob" };
+  const first = lineOf(event);
+  assertEquals(first, formatLine(event));
+  assertEquals(lineOf(other), "SYS bob joined the chat!");
+  assertOk(lineOf(event) === first, "cached line comes back");
+});
+
+/** Opens a raw WebSocket that records frames as they arrive. */
+async function frames(url: string, protocols?: string[]) {
+  const ws = new WebSocket(url, protocols);
+  const got: string[] = [];
+  let wake: (() => void) | undefined;
+  ws.onmessage = (e) => {
+    got.push(String(e.data));
+    wake?.();
+  };
+  const closed = new Promise<void>((r) => ws.onclose = () => r());
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("connect failed"));
+  });
+  return {
+    ws,
+    got,
+    protocol: ws.protocol,
+    /** Waits until some frame contains `text`. */
+    async until(text: string) {
+      const signal = AbortSignal.timeout(WAIT_MS);
+      while (!got.some((f) => f.includes(text))) {
+        if (signal.aborted) throw new Error(`no frame with ${text}; got ${JSON.stringify(got)}`);
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 50);
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+      }
+    },
+    async close() {
+      ws.close();
+      await closed;
+    },
+  };
+}
+
+Deno.test("a batch client gets its join line and whole replay block in one frame; a plain client one line per frame", async () => {
+  await using s = await startTestServer();
+  const alice = await join(s.url, "alice");
+  for (const text of ["one", "two", "three"]) alice.send(`MSG ${text}`);
+  await alice.until(/alice: three$/);
+
+  const batch = await frames(s.url, [BATCH_SUBPROTOCOL]);
+  assertEquals(batch.protocol, BATCH_SUBPROTOCOL);
+  batch.ws.send("NICK bob");
+  await batch.until("SYS Replay end");
+  const block = batch.got.find((f) => f.startsWith("SYS bob joined the chat!"))!.split("\n");
+  assertEquals(block.length, 6, `one frame: ${JSON.stringify(block)}`);
+  assertEquals(block[1], "SYS Replay start (3 messages)");
+  assertEquals(block[5], "SYS Replay end");
+
+  const plain = await frames(s.url);
+  assertEquals(plain.protocol, "");
+  plain.ws.send("NICK carol");
+  await plain.until("SYS Replay end");
+  assertOk(plain.got.every((f) => !f.includes("\n")), `one line per frame: ${JSON.stringify(plain.got)}`);
+  const at = plain.got.indexOf("SYS carol joined the chat!");
+  assertEquals(plain.got[at + 1], "SYS Replay start (3 messages)");
+  assertEquals(plain.got.length - at, 6, "join line, start, three messages, end: six frames");
+
+  await batch.close();
+  await plain.close();
+  await alice.close();
+});
