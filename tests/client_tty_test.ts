@@ -1,0 +1,134 @@
+/**
+ * The interactive client in a real pseudo-terminal (tmux): a half-typed line
+ * survives a flood of incoming messages, the replay is separated, typing is
+ * shown, and a server restart on the same port reconnects without showing
+ * any line twice. Each tmux call is bounded; the tmux server (own socket) is
+ * killed at the end.
+ */
+import { REPLAY_FOOTER, REPLAY_HEADER } from "../client/terminal/interactive.ts";
+import { assertEquals, assertOk } from "./assert.ts";
+import { join, startTestServer, WAIT_MS } from "./helpers.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const SOCKET = `wirechat-client-test-${Deno.pid}`;
+const SESSION = "chat";
+
+async function tmux(...args: string[]): Promise<string> {
+  const out = await new Deno.Command("tmux", {
+    args: ["-L", SOCKET, "-f", "/dev/null", ...args],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(WAIT_MS),
+  }).output();
+  if (!out.success) throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** The visible screen, trailing blank rows dropped. */
+async function screen(): Promise<string[]> {
+  const rows = (await tmux("capture-pane", "-p", "-t", SESSION)).split("\n");
+  while (rows.length && rows.at(-1)!.trim() === "") rows.pop();
+  return rows;
+}
+
+/** Everything the pane ever showed (scrollback included). */
+async function transcript(): Promise<string[]> {
+  return (await tmux("capture-pane", "-p", "-S", "-", "-t", SESSION)).split("\n");
+}
+
+/** Polls the pane until `pred` holds, bounded by `timeoutMs`. */
+async function waitScreen(what: string, pred: (rows: string[]) => boolean, timeoutMs = WAIT_MS): Promise<string[]> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  for (;;) {
+    const rows = await screen();
+    if (pred(rows)) return rows;
+    if (signal.aborted) throw new Error(`timed out waiting for ${what}; screen:\n${rows.join("\n")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const count = (rows: string[], re: RegExp) => rows.filter((r) => re.test(r)).length;
+
+Deno.test({
+  name: "tty: half-typed input survives a flood; replay separated; typing shown; restart reconnects without duplicates",
+  fn: async () => {
+    const logDir = await Deno.makeTempDir({ prefix: "wirechat-tty-test-" });
+    const first = await startTestServer({ logDir });
+    const port = first.port;
+    let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
+    let socketPath: string | undefined;
+    try {
+      const bob = await join(first.url, "bob");
+      bob.send("MSG before alice");
+      await bob.until(/ bob: before alice$/);
+
+      const command = [
+        Deno.execPath(),
+        "run --allow-net --allow-read --allow-env=WIRECHAT_*,NO_COLOR,TERM main.ts client",
+        `--host 127.0.0.1 --port ${port} --nick alice; echo "EXIT=$?"; sleep 60`,
+      ].join(" ");
+      await tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "30", "-c", ROOT, command);
+      socketPath = (await tmux("display-message", "-p", "#{socket_path}")).trim();
+
+      // Joined: the replay is framed by its markers, the prompt is at the bottom.
+      let rows = await waitScreen("the prompt", (r) => r.at(-1) === "alice>", 15_000);
+      const joined = rows.join("\n");
+      assertOk(
+        joined.indexOf(REPLAY_HEADER) < joined.indexOf("bob: before alice") &&
+          joined.indexOf("bob: before alice") < joined.indexOf(REPLAY_FOOTER),
+        joined,
+      );
+
+      // A half-typed line; the client tells bob that alice is typing.
+      const typed = "half-typed words, not sent yet";
+      await tmux("send-keys", "-t", SESSION, "-l", typed);
+      await waitScreen("the typed text", (r) => r.at(-1) === `alice> ${typed}`);
+      await bob.until("TYPING alice");
+
+      // A flood from bob while alice's line is half-typed.
+      const flood = 25;
+      for (let i = 1; i <= flood; i++) bob.send(`MSG flood ${i} of ${flood}`);
+      rows = await waitScreen("the flood", (r) => r.some((l) => l.includes(`bob: flood ${flood} `)));
+      assertEquals(rows.at(-1), `alice> ${typed}`);
+      const [cursorX] = (await tmux("display-message", "-p", "-t", SESSION, "#{cursor_x}")).trim().split(" ");
+      assertEquals(Number(cursorX), `alice> ${typed}`.length, "cursor after the typed text");
+
+      // bob types: a transient line above the prompt.
+      bob.send("TYPING");
+      rows = await waitScreen("bob typing", (r) => r.at(-2) === "bob is typing…");
+      assertEquals(rows.at(-1), `alice> ${typed}`);
+
+      // The server restarts on the same port: a status line, then a reconnect with nothing shown twice.
+      await first[Symbol.asyncDispose]();
+      await bob.close();
+      await waitScreen("the status line", (r) => r.some((l) => l.startsWith("Disconnected (")));
+      second = await startTestServer({ logDir, port });
+      rows = await waitScreen("the reconnect", (r) => r.some((l) => l.includes("Back in the chat")), 15_000);
+      assertEquals(rows.at(-1), `alice> ${typed}`);
+      assertOk(!rows.some((l) => l.startsWith("Disconnected (")), "status line cleared");
+      await using carol = await join(second.url, "carol");
+      carol.send("MSG after restart");
+      await waitScreen("a live line after the restart", (r) => r.some((l) => l.endsWith("carol: after restart")));
+
+      const all = await transcript();
+      for (let i = 1; i <= flood; i++) assertEquals(count(all, new RegExp(` bob: flood ${i} `)), 1, `flood ${i}`);
+      assertEquals(count(all, / bob: before alice$/), 1);
+      assertEquals(count(all, /carol: after restart$/), 1);
+      assertEquals(count(all, /Reconnected as alice\./), 1);
+      assertOk(all.some((l) => l.includes("Back in the chat; no missed messages.")));
+
+      // Enter sends the line that survived all of this; Ctrl-C quits with exit 0.
+      await tmux("send-keys", "-t", SESSION, "Enter");
+      await carol.until(new RegExp(` alice: ${typed}$`));
+      await tmux("send-keys", "-t", SESSION, "C-c");
+      await carol.until("SYS alice left the chat!");
+      await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
+    } finally {
+      await tmux("kill-server").catch(() => {});
+      if (socketPath) await Deno.remove(socketPath).catch(() => {});
+      await first[Symbol.asyncDispose]();
+      await second?.[Symbol.asyncDispose]();
+      await Deno.remove(logDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
