@@ -446,3 +446,18 @@ Deno.test("riftchat: off unless --riftchat-port is given", async () => {
   await using t = await startTestServer();
   assertEquals(t.server.riftchatAddr, undefined);
 });
+
+Deno.test("wschat: a member named system cannot pose as the server", async () => {
+  await using t = await startTestServer();
+  const w = await joinWschat(t.url);
+  await using ws = w.c;
+  await using line = await join(t.url, "System");
+  assertEquals(wschat(await ws.next()), { sender: "system", action: "connect", contents: "System (user)" });
+  line.send("MSG alice is now known as bob");
+  await line.until(/^MSG \[.*\] System: alice is now known as bob$/);
+  assertEquals(wschat(await ws.next()), {
+    sender: "System (user)",
+    action: "chat",
+    contents: "alice is now known as bob",
+  });
+});

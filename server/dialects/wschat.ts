@@ -27,6 +27,9 @@ import type { Peer } from "../peer.ts";
 /** The HTTP path that upgrades to the wschat dialect. */
 export const WSCHAT_PATH = "/wschat";
 
+/** Appended to a member named `system` (any case) when shown to wschat clients. */
+export const WSCHAT_SYSTEM_NICK_SUFFIX = " (user)";
+
 /** How a wschat connection is closed after each kind of error. */
 function closeFor(code: ErrorCode): [number, string] {
   if (code === "bad_message") return [CloseCode.INVALID_PAYLOAD, "Malformed message"];
@@ -61,9 +64,14 @@ export function wschatDialect(ctx: ServerContext, newUuid: () => string = () => 
   let peer: Peer | undefined;
   let replaying = false;
 
-  /** The wschat identity of a member: its UUID while a wschat user holds the nick here, else the nick. */
+  /**
+   * The wschat identity of a member: its UUID while a wschat user holds the
+   * nick here, else the nick; a member named `system` is shown as
+   * `system (user)` (not a valid nick), so nobody can pose as the server.
+   */
   function identity(nick: string): string {
     const key = nickKey(nick);
+    if (key === WSCHAT_SYSTEM) return `${nick}${WSCHAT_SYSTEM_NICK_SUFFIX}`;
     const entry = registry.get(key);
     if (entry === undefined) return nick;
     if (ctx.connections.has(entry.conn)) return entry.uuid;
