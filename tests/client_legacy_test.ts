@@ -49,8 +49,8 @@ Deno.test("legacy server: pipe mode joins, sends, runs WHO, replays, and quits w
   assertEquals(second.stdout[3], "SYS Replay start (1 messages)");
   assertEquals(second.stdout[4], first.stdout[3]);
   assertEquals(second.stdout[5], "SYS Replay end");
-  const refused = await pipeClient(legacy.url, "bot", "");
-  assertEquals(refused.code, 0, "bot left, so the nickname is free again");
+  const again = await pipeClient(legacy.url, "bot", "");
+  assertEquals(again.code, 0, "bot left, so the nickname is free again");
   const invalid = await pipeClient(legacy.url, "a b", "");
   assertEquals(invalid.code, 1);
   assertEquals(invalid.stderr.trim(), "wirechat client: The server refused the nickname: Invalid nickname.");

@@ -8,6 +8,7 @@
 import { REPLAY_FOOTER, REPLAY_HEADER } from "../client/terminal/interactive.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
+import { startLegacyServer } from "./legacy_server.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SOCKET = `wirechat-client-test-${Deno.pid}`;
@@ -131,4 +132,102 @@ Deno.test({
       await Deno.remove(logDir, { recursive: true }).catch(() => {});
     }
   },
+});
+
+/** Starts the client in a fresh tmux session; returns the socket file to remove. */
+async function startClientPane(clientArgs: string): Promise<string> {
+  const command = [
+    Deno.execPath(),
+    "run --allow-net --allow-read --allow-env=WIRECHAT_*,NO_COLOR,TERM main.ts client",
+    `${clientArgs}; echo "EXIT=$?"; sleep 60`,
+  ].join(" ");
+  await tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "30", "-c", ROOT, command);
+  return (await tmux("display-message", "-p", "#{socket_path}")).trim();
+}
+
+async function typeLine(text: string): Promise<void> {
+  await tmux("send-keys", "-t", SESSION, "-l", text);
+  await tmux("send-keys", "-t", SESSION, "Enter");
+}
+
+Deno.test("tty: prompts like the original, re-prompts a refused nickname, /nick /msg /who /history, hints, Ctrl-D", async () => {
+  await using srv = await startTestServer();
+  await using bob = await join(srv.url, "bob");
+  bob.send("MSG hi all");
+  let socketPath: string | undefined;
+  try {
+    socketPath = await startClientPane("");
+    await waitScreen("the host prompt", (r) => r.at(-1) === "Host [localhost]:", 15_000);
+    await typeLine("127.0.0.1");
+    await waitScreen("the port prompt", (r) => r.at(-1) === "Port [12345]:");
+    await typeLine("http");
+    await waitScreen("a port hint", (r) => r.some((l) => l.includes('invalid value for the port: "http"')));
+    await waitScreen("the port prompt again", (r) => r.at(-1) === "Port [12345]:");
+    await typeLine(String(srv.port));
+    await waitScreen("the nickname prompt", (r) => r.at(-1) === "Nickname:");
+    await typeLine("BOB");
+    await waitScreen("a taken nickname", (r) => r.some((l) => l.includes("Nickname already in use. Choose another")));
+    await waitScreen("the nickname prompt again", (r) => r.at(-1) === "Nickname:");
+    await typeLine("a b");
+    await waitScreen("an invalid nickname", (r) => r.some((l) => l.includes("Invalid nickname. Choose another")));
+    await typeLine("alice");
+    await waitScreen("the chat prompt", (r) => r.at(-1) === "alice>");
+    await bob.until("SYS alice joined the chat!");
+
+    await typeLine("/nick alicia");
+    await bob.until("SYS alice is now known as alicia");
+    await waitScreen(
+      "the renamed prompt",
+      (r) => r.at(-1) === "alicia>" && r.some((l) => l.endsWith("-- alice is now known as alicia")),
+    );
+
+    await typeLine("/msg bob secret");
+    await bob.until(/^PM \[\S+\] alicia -> bob: secret$/);
+    bob.send("PM alicia back at you");
+    await waitScreen(
+      "both PMs",
+      (r) => r.some((l) => l.endsWith("[PM to bob] secret")) && r.some((l) => l.endsWith("[PM from bob] back at you")),
+    );
+
+    await typeLine("/frob now");
+    await waitScreen("the hint", (r) => r.some((l) => l.endsWith("* Unknown command /frob. Type /help for the list.")));
+    await typeLine("/who");
+    await waitScreen("who", (r) => r.some((l) => l.endsWith("Online (2): alicia, bob")));
+    await typeLine("/history 5");
+    const rows = await waitScreen("history", (r) => r.some((l) => l.includes("end of history")));
+    const at = rows.findIndex((l) => l.includes("──── history (1) ────"));
+    assertOk(
+      at >= 0 && rows[at + 1].endsWith(" bob: hi all") && rows[at + 2].includes("end of history"),
+      rows.join("\n"),
+    );
+
+    await tmux("send-keys", "-t", SESSION, "C-d");
+    await bob.until("SYS alicia left the chat!");
+    await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
+  } finally {
+    await tmux("kill-server").catch(() => {});
+    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+  }
+});
+
+Deno.test("tty: against the original server's core protocol no extension leaks (no TYPING, no probe error shown)", async () => {
+  await using legacy = await startLegacyServer();
+  let socketPath: string | undefined;
+  try {
+    socketPath = await startClientPane(`--url ${legacy.url} --nick alice`);
+    await waitScreen("the chat prompt", (r) => r.at(-1) === "alice>", 15_000);
+    await tmux("send-keys", "-t", SESSION, "-l", "typing slowly");
+    await waitScreen("typed", (r) => r.at(-1) === "alice> typing slowly");
+    await tmux("send-keys", "-t", SESSION, "Enter");
+    await waitScreen("own message", (r) => r.some((l) => /^» \d\d:\d\d alice: typing slowly$/.test(l)));
+    await typeLine("/who");
+    await waitScreen("who", (r) => r.some((l) => l.endsWith("Online (1): alice")));
+    await tmux("send-keys", "-t", SESSION, "C-c");
+    await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
+    const all = await transcript();
+    assertOk(!all.some((l) => l.includes("Expected") || l.includes(" ! ")), all.join("\n"));
+  } finally {
+    await tmux("kill-server").catch(() => {});
+    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+  }
 });

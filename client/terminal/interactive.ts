@@ -54,6 +54,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   const screen = createScreen({ write: terminal.write, columns: terminal.columns, editor, style });
   const stopResize = terminal.onResize(() => screen.refresh());
   let quitRequested = false;
+  let conn: Connection | undefined = undefined;
 
   /** Reads one line at a prompt; undefined when the user quits (Ctrl-C / Ctrl-D). */
   async function ask(question: string): Promise<string | undefined> {
@@ -228,7 +229,6 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     }
   }
 
-  let conn: Connection | undefined = undefined;
   conn = createConnection({
     url,
     createSocket: o.createSocket,

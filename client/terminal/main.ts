@@ -76,8 +76,9 @@ export async function runClient(args: string[], env: (name: string) => string | 
         createSocket: sockets.create,
       });
     }
+    const terminal = openTerminal();
     return await runInteractive({
-      terminal: openTerminal(),
+      terminal,
       style: createStyle(wantColor(a.noColor, env, Deno.stdout.isTerminal())),
       err: printErr,
       url: a.url,
@@ -86,6 +87,18 @@ export async function runClient(args: string[], env: (name: string) => string | 
       nick: a.nick,
       createSocket: sockets.create,
     });
+  } catch (err) {
+    // A bug, not a network condition: still one sentence, and the terminal restored.
+    if (interactive) {
+      try {
+        Deno.stdin.setRaw(false);
+        writeAllSync(Deno.stdout, "\r\n");
+      } catch {
+        // nothing more to restore
+      }
+    }
+    printErr(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
   } finally {
     sockets.close();
   }
