@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_MAX_LINE, DEFAULT_REPLAY, HARD_FRAME_CAP } from "../protocol/mod.ts";
 import { DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND } from "./rate_limit.ts";
+import { DEFAULT_REDIS_NODE_TTL_MS } from "./redis_presence.ts";
 import {
   DEFAULT_CONNECTS_PER_MINUTE,
   DEFAULT_LIMIT_EXEMPT,
@@ -42,6 +43,8 @@ export interface ServerConfig {
   allowedOrigins: string;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  redis: string | undefined;
+  redisNodeTtl: number;
 }
 
 type Kind = "string" | "int" | "port" | "optional-port" | "number";
@@ -192,6 +195,22 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     default: undefined,
     help: "PEM private key file for --tls-cert",
+  },
+  {
+    flag: "redis",
+    key: "redis",
+    kind: "string",
+    default: undefined,
+    help: "redis://host:port: share one room with other nodes through this Redis (off unless given)",
+  },
+  {
+    flag: "redis-node-ttl",
+    key: "redisNodeTtl",
+    kind: "int",
+    default: DEFAULT_REDIS_NODE_TTL_MS,
+    min: 300,
+    max: 600_000,
+    help: "ms without a heartbeat before a node counts as dead and its members leave (beats every third)",
   },
 ];
 

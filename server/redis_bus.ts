@@ -26,7 +26,7 @@ import { getLogger } from "@logtape/logtape";
 import { type ChatMessage, nickKey, ProtocolError } from "../protocol/mod.ts";
 import type { MemberRef, RoomBus, RoomEvent } from "./bus.ts";
 import { createRedisLink, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, redact, unavailable } from "./redis_link.ts";
-import { type Presence, startPresence } from "./redis_presence.ts";
+import { DEFAULT_REDIS_NODE_TTL_MS, type Presence, startPresence } from "./redis_presence.ts";
 import { startStreamReader, type StreamReader } from "./redis_reader.ts";
 import { ALL_NICKS, CLAIM_NICK, PUBLISH, redisKeys, RELEASE_NICK, SCRIPTS } from "./redis_scripts.ts";
 
@@ -34,8 +34,6 @@ const log = getLogger(["wirechat", "redis"]);
 
 /** Default key prefix. */
 export const DEFAULT_REDIS_PREFIX = "wirechat:";
-/** Default heartbeat TTL: a node silent this long is declared dead. */
-export const DEFAULT_REDIS_NODE_TTL_MS = 15_000;
 /** Entries kept in the events stream (a node that falls further behind misses events). */
 export const EVENTS_STREAM_CAP = 10_000;
 /** Least number of public messages kept in the history stream (at least the replay bound). */
@@ -226,7 +224,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         prefix,
         keys,
         ttlMs,
-        graceMs: retryMaxMs + commandTimeoutMs,
+        graceMs: 2 * retryMaxMs,
         eventsCap: EVENTS_STREAM_CAP,
       });
       await presence.beat();
@@ -312,8 +310,9 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       if (link.up && outbox.length > 0) await flushOutbox();
       if (outbox.length > 0) log.warn("{n} Redis writes could not be made before shutdown", { n: outbox.length });
       await presence?.stop();
+      const stopped = reader?.stop();
       await link.close();
-      await reader?.stop();
+      await stopped;
     },
   };
 }

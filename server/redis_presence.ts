@@ -18,6 +18,9 @@ import { HEARTBEAT, REAP, type redisKeys } from "./redis_scripts.ts";
 
 const log = getLogger(["wirechat", "redis"]);
 
+/** Default heartbeat TTL in ms: a node silent this long is declared dead. */
+export const DEFAULT_REDIS_NODE_TTL_MS = 15_000;
+
 /** Options for {@linkcode startPresence}. */
 export interface PresenceOptions {
   link: RedisLink;

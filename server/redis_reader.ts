@@ -17,6 +17,8 @@ const log = getLogger(["wirechat", "redis"]);
 export const READ_BATCH = 512;
 /** How long one `XREAD` blocks before it is issued again. */
 export const READ_BLOCK_MS = 5000;
+/** Pause after a failed read before the next attempt. */
+const READ_RETRY_MS = 50;
 
 /** Compares two stream ids (`<ms>-<seq>`): negative, zero or positive. */
 export function compareStreamIds(a: string, b: string): number {
@@ -34,7 +36,7 @@ export interface StreamReader {
   applied(id: string, timeoutMs: number): Promise<void>;
   /** The id of the last applied entry. */
   readonly lastId: string;
-  /** Stops the loop (the link must be closed to interrupt a blocked read). */
+  /** Stops the loop; call it before closing the link, which interrupts a blocked read. */
   stop(): Promise<void>;
 }
 
@@ -81,8 +83,8 @@ export function startStreamReader(
       } catch (err) {
         if (stopped) break;
         log.debug("Stream read interrupted: {error}", { error: String(err) });
-        // The link is down (or was never up): wait for it before reading again.
-        if (link.reader.status === "ready") await new Promise((r) => setTimeout(r, 100));
+        // Pause (on a timer, so connection events get their turn), then wait for the link.
+        await new Promise((r) => setTimeout(r, READ_RETRY_MS));
       }
     }
   })();

@@ -6,8 +6,10 @@
  *
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import {
   type ChatMessage,
+  CloseCode,
   DEFAULT_REPLAY,
   neutralize,
   nickKey,
@@ -19,6 +21,20 @@ import {
 import { andThen, type Maybe, type MemberRef, type RoomBus, type RoomEvent } from "./bus.ts";
 import { createHistoryRing } from "./history.ts";
 import type { Peer } from "./peer.ts";
+
+const log = getLogger(["wirechat", "room"]);
+
+/** Runs a bus write nobody waits for; a failure is logged, never an unhandled rejection. */
+function background(value: Maybe<unknown>, what: string) {
+  if (value instanceof Promise) {
+    value.catch((err) => log.warn("Room {what} failed: {error}", { what, error: String(err) }));
+  }
+}
+
+/** A bus failure as the refusal a client sees. */
+function asRefusal(err: unknown): ProtocolError {
+  return err instanceof ProtocolError ? err : new ProtocolError("unavailable");
+}
 
 /** A joined member connected to this node. */
 interface Member {
@@ -101,11 +117,30 @@ export function createRoom(options: RoomOptions): Room {
         }
         deliver({ type: "join", nick: ev.nick });
         if (peer && ring.size > 0) sendReplay(peer, ring.tail());
+        if (!peer && isLocal(ev.member) && !members.has(ev.member.id)) {
+          // Its connection closed (or its join gave up) before the join came back from a
+          // shared bus: announce the leave so no ghost stays behind.
+          background(
+            andThen(
+              bus.publish({ kind: "leave", nick: ev.nick, member: ev.member }),
+              () => bus.releaseNick(ev.nick, ev.member),
+            ),
+            "leave of a member gone before its join",
+          );
+        }
         return;
       }
-      case "leave":
+      case "leave": {
+        const gone = isLocal(ev.member) ? members.get(ev.member.id) : undefined;
+        if (gone) {
+          // Another node declared this one dead and announced our member's leave: drop it.
+          members.delete(ev.member.id);
+          gone.peer.send({ type: "notice", text: "You were removed from the room (this server lost contact with it)" });
+          gone.peer.close(CloseCode.TRY_AGAIN, "Removed from the room, reconnect");
+        }
         if (!closing) deliver({ type: "leave", nick: ev.nick });
         return;
+      }
       case "rename": {
         const member = isLocal(ev.member) ? members.get(ev.member.id) : undefined;
         if (member) member.nick = ev.to;
@@ -144,10 +179,18 @@ export function createRoom(options: RoomOptions): Room {
     },
     join(peer, nick) {
       const me = ref(peer);
-      return andThen(bus.claimNick(nick, me), (ok) => {
+      const outcome = andThen(bus.claimNick(nick, me), (ok) => {
         if (!ok) return new ProtocolError("nick_in_use");
         pending.set(peer.id, peer);
         return andThen(bus.publish({ kind: "join", nick, member: me }), () => undefined);
+      });
+      if (!(outcome instanceof Promise)) return outcome;
+      return outcome.catch((err) => {
+        // A shared bus failed: refuse the join and undo the claim (if the join did enter
+        // the order, applying it finds no pending peer and announces the leave).
+        pending.delete(peer.id);
+        background(bus.releaseNick(nick, me), "nick release after a failed join");
+        return asRefusal(err);
       });
     },
     rename(peer, nick) {
@@ -159,9 +202,17 @@ export function createRoom(options: RoomOptions): Room {
       return andThen(bus.claimNick(nick, me), (ok) => {
         if (!ok) return new ProtocolError("nick_in_use");
         m.nick = nick;
-        return andThen(bus.publish({ kind: "rename", from: old, to: nick, member: me }), () => {
-          if (nickKey(old) !== nickKey(nick)) return andThen(bus.releaseNick(old, me), () => undefined);
+        const published = andThen(bus.publish({ kind: "rename", from: old, to: nick, member: me }), () => {
+          if (nickKey(old) !== nickKey(nick)) background(bus.releaseNick(old, me), "nick release after a rename");
           return undefined;
+        });
+        if (!(published instanceof Promise)) return published;
+        return published.catch((err) => {
+          if (m.nick === nick) m.nick = old;
+          if (nickKey(old) !== nickKey(nick)) {
+            background(bus.releaseNick(nick, me), "nick release after a failed rename");
+          }
+          return asRefusal(err);
         });
       });
     },
@@ -193,7 +244,7 @@ export function createRoom(options: RoomOptions): Room {
       const t = now().getTime();
       if (t - m.lastTypingAt < typingInterval) return;
       m.lastTypingAt = t;
-      void bus.publish({ kind: "typing", nick: m.nick, member: ref(peer) });
+      background(bus.publish({ kind: "typing", nick: m.nick, member: ref(peer) }), "typing notice");
     },
     who(peer, pattern) {
       return andThen(bus.nicks(), (all) => {
@@ -211,7 +262,10 @@ export function createRoom(options: RoomOptions): Room {
       if (!m) return;
       members.delete(peer.id);
       const me = ref(peer);
-      void andThen(bus.publish({ kind: "leave", nick: m.nick, member: me }), () => bus.releaseNick(m.nick, me));
+      background(
+        andThen(bus.publish({ kind: "leave", nick: m.nick, member: me }), () => bus.releaseNick(m.nick, me)),
+        "leave",
+      );
     },
     shutdown() {
       closing = true;

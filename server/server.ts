@@ -15,6 +15,7 @@ import { createFileStore } from "./message_log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { describeServerMetrics } from "./metrics_catalog.ts";
 import { createOutboundScheduler } from "./outbound.ts";
+import { createRedisBusFor } from "./redis_setup.ts";
 import { createRoom } from "./room.ts";
 import { listenRiftchat } from "./riftchat.ts";
 import { listenTcp } from "./tcp.ts";
@@ -64,15 +65,22 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
       log.error("Message log write failed: {error}", { error: error.message });
     },
   });
-  const bus = parts.bus ?? createLocalBus((limit) => store.load(limit));
+  /** Sends a notice to this node's joined members (set once the context exists). */
+  let notifyMembers = (_text: string) => {};
+  const bus = parts.bus ??
+    (config.redis
+      ? await createRedisBusFor(config, metrics, (text) => notifyMembers(text))
+      : createLocalBus((limit) => store.load(limit)));
   const scheduler = createOutboundScheduler();
   scheduler.beforeFlush(() => store.flush());
   const room = createRoom({
     bus,
     replayLimit: config.replay,
     now: parts.now,
-    onMessage(message) {
-      store.append(message);
+    onMessage(message, ownMember) {
+      // Each node logs the messages of its own members, so nodes sharing one Redis (and
+      // perhaps one log folder) never write a message twice; alone, every member is own.
+      if (ownMember) store.append(message);
       metrics.inc("wirechat_messages_total");
     },
   });
@@ -80,6 +88,9 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
 
   let shuttingDown = false;
   const ctx = createContext({ config, room, scheduler, metrics }, () => shuttingDown);
+  notifyMembers = (text) => {
+    for (const { peer, session } of ctx.connections) if (session.nick) peer.send({ type: "notice", text });
+  };
   const started = Date.now();
   metrics.gauge("wirechat_connected_clients", "Open connections", () => ctx.connections.size);
   metrics.gauge("wirechat_joined_members", "Members joined on this node", () => room.size);

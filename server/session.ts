@@ -112,7 +112,7 @@ export function createSession(options: SessionOptions): Session {
     if (result instanceof Promise) {
       busy = result.catch((err) => {
         log.error("Command failed on {remote}: {error}", { remote: peer.remote, error: String(err) });
-        fail(new ProtocolError("unavailable"));
+        fail(err instanceof ProtocolError ? err : new ProtocolError("unavailable"));
       }).finally(() => {
         busy = undefined;
         const next = backlog.splice(0);

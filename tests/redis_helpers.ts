@@ -1,0 +1,160 @@
+/**
+ * Test helpers for scale-out: a real `redis-server` on a free loopback port
+ * with a temporary folder and an append-only file, that can be stopped and
+ * started again on the same data; and a Wirechat node run as a subprocess.
+ *
+ * @module
+ */
+
+/** Bound for starting a redis-server or a node subprocess. */
+export const START_MS = 15_000;
+
+/** A running (or stopped) test Redis. */
+export interface TestRedis extends AsyncDisposable {
+  url: string;
+  port: number;
+  dir: string;
+  /** Stops Redis with SIGTERM (it writes its append-only file and exits). */
+  stop(): Promise<void>;
+  /** Starts Redis again on the same port and data. */
+  start(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1 (released before it is returned). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Reads `stream` line by line until `match` is seen; keeps draining afterwards. */
+async function waitForLine(
+  stream: ReadableStream<Uint8Array>,
+  match: RegExp,
+  what: string,
+): Promise<{ line: string; drained: Promise<void> }> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  const timeout = AbortSignal.timeout(START_MS);
+  const seen: string[] = [];
+  for (;;) {
+    const result = await Promise.race([
+      reader.read(),
+      new Promise<never>((_, reject) =>
+        timeout.addEventListener("abort", () => reject(new Error(`${what} did not start: ${seen.join("\n")}`)), {
+          once: true,
+        })
+      ),
+    ]);
+    if (result.done) throw new Error(`${what} exited before it was ready:\n${seen.join("\n")}`);
+    buffer += result.value;
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    for (const line of lines) {
+      seen.push(line);
+      if (match.test(line)) {
+        const drained = (async () => {
+          while (!(await reader.read()).done) { /* keep the pipe empty */ }
+        })();
+        return { line, drained };
+      }
+    }
+  }
+}
+
+/** Starts a redis-server with `--save '' --appendonly yes` in a temporary folder. */
+export async function startRedis(): Promise<TestRedis> {
+  const dir = await Deno.makeTempDir({ prefix: "wirechat-redis-" });
+  const port = freePort();
+  let proc: Deno.ChildProcess | undefined;
+  let drained: Promise<void> | undefined;
+
+  async function start() {
+    proc = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--logfile",
+        "",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    ({ drained } = await waitForLine(proc.stdout, /Ready to accept connections/, "redis-server"));
+  }
+
+  async function stop() {
+    if (!proc) return;
+    const p = proc;
+    proc = undefined;
+    try {
+      p.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await p.status;
+    await drained;
+  }
+
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    stop,
+    start,
+    async [Symbol.asyncDispose]() {
+      await stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** A Wirechat node running as `deno run -A main.ts serve …`. */
+export interface NodeProcess extends AsyncDisposable {
+  url: string;
+  proc: Deno.ChildProcess;
+  /** Sends SIGKILL and waits for the exit. */
+  kill(): Promise<void>;
+}
+
+/** Starts `main.ts serve --port 0 …args` and waits until it listens. */
+export async function spawnNode(args: string[]): Promise<NodeProcess> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, "serve", "--port", "0", "--idle-timeout", "0", ...args],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  let found;
+  try {
+    found = await waitForLine(proc.stderr, /Listening on wss?:\/\/[^:]+:\d+\//, "wirechat node");
+  } catch (err) {
+    proc.kill("SIGKILL");
+    await proc.status;
+    throw err;
+  }
+  const port = /:(\d+)\//.exec(found.line)![1];
+  let done = false;
+  async function kill() {
+    if (!done) {
+      done = true;
+      try {
+        proc.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
+    await proc.status;
+    await found!.drained;
+  }
+  return { url: `ws://127.0.0.1:${port}/`, proc, kill, [Symbol.asyncDispose]: kill };
+}

@@ -1,0 +1,209 @@
+/**
+ * Scale-out integration tests: several Wirechat nodes share one room through
+ * a real redis-server (started per test on a free loopback port).
+ */
+import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE } from "../server/redis_setup.ts";
+import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
+import { spawnNode, startRedis } from "./redis_helpers.ts";
+
+/** Short heartbeat TTL so dead nodes are detected quickly in tests. */
+const TTL_MS = 1500;
+
+function assertEquals<T>(actual: T, expected: T, what = "value") {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+/** Consumes lines until `n` MSG lines were seen; returns them. */
+async function msgs(c: TestClient, n: number): Promise<string[]> {
+  const out: string[] = [];
+  while (out.length < n) {
+    const line = await c.next();
+    if (line.startsWith("MSG ")) out.push(line);
+  }
+  return out;
+}
+
+async function messageLog(dir: string): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.name.endsWith("-messages.txt")) continue;
+    lines.push(...(await Deno.readTextFile(`${dir}/${e.name}`)).split("\n").filter((l) => l));
+  }
+  return lines;
+}
+
+async function metric(port: number, name: string): Promise<string | undefined> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await res.text();
+  return text.split("\n").find((l) => l.startsWith(`${name} `))?.slice(name.length + 1);
+}
+
+Deno.test("two nodes share one room: one order, WHO, PM, TYPING, nick collision, log rule", async () => {
+  await using redis = await startRedis();
+  const shared = { redis: redis.url, redisNodeTtl: TTL_MS };
+  await using a = await startTestServer(shared);
+  await using b = await startTestServer(shared);
+  if (await metric(a.port, "wirechat_redis_up") !== "1") throw new Error("redis gauge should be 1");
+
+  await using alice = await join(a.url, "alice");
+  await using bob = await join(b.url, "bob");
+  await alice.expect("SYS bob joined the chat!");
+
+  // The nick is held across nodes, case-insensitively and atomically.
+  await using dup = await connect(b.url);
+  await dup.until("SYS Send: NICK <name>");
+  dup.send("NICK ALICE");
+  await dup.expect("ERR Nickname already in use");
+  assertEquals((await dup.closed).code, 1000, "close code");
+
+  // Interleaved senders on two nodes: every member sees the same order.
+  for (let i = 0; i < 5; i++) {
+    alice.send(`MSG a${i}`);
+    bob.send(`MSG b${i}`);
+  }
+  const seenByAlice = await msgs(alice, 10);
+  const seenByBob = await msgs(bob, 10);
+  assertEquals(seenByBob, seenByAlice, "order on both nodes");
+  assertEquals(seenByAlice.filter((l) => l.endsWith(": a3")).length, 1, "each message once");
+
+  alice.send("WHO");
+  await alice.expect("SYS Online (2): alice, bob");
+  bob.send("WHO a*");
+  await bob.expect("SYS Online (1): alice");
+
+  alice.send("PM BOB psst");
+  await bob.expect(/^PM \[[^\]]+\] alice -> bob: psst$/);
+  await alice.expect(/^PM \[[^\]]+\] alice -> bob: psst$/);
+  alice.send("PM nobody hi");
+  await alice.expect("ERR No such user: nobody");
+
+  bob.send("TYPING");
+  await alice.expect("TYPING bob");
+
+  // Rename across nodes: the old nick is free again, the new one is held.
+  bob.send("NICK robert");
+  await alice.expect("SYS bob is now known as robert");
+  await bob.expect("SYS bob is now known as robert");
+  alice.send("WHO");
+  await alice.expect("SYS Online (2): alice, robert");
+
+  // PM and TYPING never enter the history; each node logs its own members' messages.
+  await using late = await join(a.url, "late");
+  const replay = await late.until(/^SYS Replay start/);
+  assertEquals(replay, "SYS Replay start (10 messages)", "replay header");
+  assertEquals(await msgs(late, 10), seenByAlice, "replay is the shared order");
+  await late.expect("SYS Replay end");
+  const strip = (l: string) => l.slice(4);
+  assertEquals(await messageLog(a.logDir), seenByAlice.filter((l) => /: a\d$/.test(l)).map(strip), "node A log");
+  assertEquals(await messageLog(b.logDir), seenByAlice.filter((l) => /: b\d$/.test(l)).map(strip), "node B log");
+});
+
+Deno.test("replay survives a node restart; leave notices cross nodes once", async () => {
+  await using redis = await startRedis();
+  const shared = { redis: redis.url, redisNodeTtl: TTL_MS };
+  await using b = await startTestServer(shared);
+  await using bob = await join(b.url, "bob");
+  const first = await startTestServer(shared);
+  const sent: string[] = [];
+  try {
+    await using alice = await join(first.url, "alice");
+    await bob.expect("SYS alice joined the chat!");
+    for (const text of ["one", "two", "three"]) {
+      alice.send(`MSG ${text}`);
+      sent.push(await alice.until(/^MSG /));
+    }
+  } finally {
+    await first.server.shutdown();
+  }
+  assertEquals(await msgs(bob, 3), sent, "bob saw alice's messages");
+  await bob.expect("SYS alice left the chat!");
+
+  await using again = await startTestServer(shared);
+  await using carol = await join(again.url, "carol");
+  await carol.expect("SYS Replay start (3 messages)");
+  assertEquals(await msgs(carol, 3), sent, "replay from Redis after the restart");
+  await carol.expect("SYS Replay end");
+  await bob.expect("SYS carol joined the chat!");
+  bob.send("WHO");
+  await bob.expect("SYS Online (2): bob, carol");
+  if (bob.lines.filter((l) => l === "SYS alice left the chat!").length !== 1) throw new Error("one leave notice");
+});
+
+Deno.test("a node killed with kill -9: its members leave within the bound, their nicks are freed", async () => {
+  await using redis = await startRedis();
+  await using b = await startTestServer({ redis: redis.url, redisNodeTtl: TTL_MS });
+  await using bob = await join(b.url, "bob");
+  const logDir = await Deno.makeTempDir({ prefix: "wirechat-node-" });
+  try {
+    await using node = await spawnNode(["--redis", redis.url, "--redis-node-ttl", String(TTL_MS), "--log-dir", logDir]);
+    const dave = await join(node.url, "dave");
+    await bob.expect("SYS dave joined the chat!");
+    dave.send("MSG from the doomed node");
+    await bob.expect(/^MSG \[[^\]]+\] dave: from the doomed node$/);
+
+    const killedAt = Date.now();
+    await node.kill();
+    await dave.closed;
+    // Detection: the TTL plus one heartbeat period, plus the survivor's own start-up grace.
+    const bound = TTL_MS + TTL_MS / 3 + 3000;
+    await bob.expect("SYS dave left the chat!", bound);
+    const took = Date.now() - killedAt;
+    if (took < TTL_MS / 2) throw new Error(`leave came before the heartbeat could expire (${took} ms)`);
+
+    bob.send("WHO");
+    await bob.expect("SYS Online (1): bob");
+    await using dave2 = await join(b.url, "dave");
+    await bob.expect("SYS dave joined the chat!");
+    await dave2.expect("SYS Replay start (1 messages)");
+    if (bob.lines.filter((l) => l === "SYS dave left the chat!").length !== 1) throw new Error("one leave notice");
+  } finally {
+    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("Redis stops and restarts: clear notices, refusals, recovery, nothing acknowledged lost", async () => {
+  await using redis = await startRedis();
+  const shared = { redis: redis.url, redisNodeTtl: TTL_MS };
+  await using a = await startTestServer(shared);
+  await using b = await startTestServer(shared);
+  await using alice = await join(a.url, "alice");
+  await using bob = await join(b.url, "bob");
+  const carl = await join(b.url, "carl");
+  await alice.until("SYS carl joined the chat!");
+  alice.send("MSG before");
+  const before = await alice.until(/^MSG /);
+  await bob.until(before);
+
+  await redis.stop();
+  await alice.until(`SYS ${REDIS_LOST_NOTICE}`);
+  await bob.until(`SYS ${REDIS_LOST_NOTICE}`);
+  assertEquals(await metric(a.port, "wirechat_redis_up"), "0", "gauge while down");
+  alice.send("MSG during");
+  await alice.expect(/^ERR Service unavailable: .+/);
+  bob.send("WHO");
+  await bob.expect(/^ERR Service unavailable: .+/);
+  await using newcomer = await connect(a.url);
+  await newcomer.until("SYS Send: NICK <name>");
+  newcomer.send("NICK newbie");
+  await newcomer.expect(/^ERR Service unavailable: .+/);
+  assertEquals((await newcomer.closed).code, 1000, "refused join closes");
+  await carl.close(); // leaves while Redis is down: announced once it is back
+
+  await redis.start();
+  await alice.until(`SYS ${REDIS_BACK_NOTICE}`);
+  await bob.until(`SYS ${REDIS_BACK_NOTICE}`);
+  assertEquals(await metric(a.port, "wirechat_redis_up"), "1", "gauge after recovery");
+  await alice.expect("SYS carl left the chat!");
+  alice.send("MSG after");
+  const after = await alice.until(/^MSG /);
+  await bob.until(after);
+
+  await using dora = await join(b.url, "dora");
+  await dora.expect("SYS Replay start (2 messages)");
+  assertEquals(await msgs(dora, 2), [before, after], "history kept across the Redis restart");
+  alice.send("WHO");
+  await alice.until("SYS Online (3): alice, bob, dora");
+  if (alice.lines.some((l) => l.includes(": during"))) throw new Error("a refused message was broadcast");
+});
