@@ -103,6 +103,17 @@ Deno.test("pipe: `printf 'hi\\n' | client --nick bot --host 127.0.0.1` (plus the
   await bob.until(/^MSG \[\S+\] bot: hi$/);
 });
 
+Deno.test("pipe: /nick renames and later lines come from the new nick", async () => {
+  await using srv = await startTestServer();
+  await using bob = await join(srv.url, "bob");
+  const run = await runClient(["--nick", "bot", "--url", srv.url], "/nick bot2\nagain\n/nick bob\n");
+  assertEquals(run.code, 0, run.stderr);
+  await bob.until("SYS bot is now known as bot2");
+  await bob.until(/^MSG \[\S+\] bot2: again$/);
+  assertEquals(run.stdout.at(-1), "ERR Nickname already in use");
+  await bob.until("SYS bot2 left the chat!");
+});
+
 Deno.test("pipe: a server shutdown while stdin is open ends with exit 1 and one sentence", async () => {
   const srv = await startTestServer();
   await using bob = await join(srv.url, "bob");
