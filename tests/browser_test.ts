@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * End-to-end tests of the browser client in real headless Chromium (Debian's
  * `/usr/bin/chromium`, driven by npm `playwright-core`), against a real
@@ -51,26 +50,68 @@ async function waitStatus(page: Page, state: string): Promise<void> {
   await page.waitForSelector(`#status[data-state="${state}"]`);
 }
 
+/**
+ * The little of the DOM that page-side callbacks use. This file is type-checked with Deno's types, not
+ * the DOM library (that is only for `client/web/`), so the callbacks cast `globalThis` to this.
+ * Callbacks are functions, not strings: string predicates would need `eval`, which the page's CSP forbids.
+ */
+interface PageNode {
+  textContent: string | null;
+  className: string;
+  id: string;
+  dataset: Record<string, string | undefined>;
+  querySelector(selector: string): PageNode | null;
+}
+interface PageGlobals {
+  document: {
+    title: string;
+    activeElement: PageNode | null;
+    querySelector(selector: string): PageNode | null;
+    querySelectorAll(selector: string): Iterable<PageNode> & { length: number };
+    dispatchEvent(event: Event): boolean;
+  };
+  __pwned?: string;
+}
+
 /** Waits until a message line with exactly this text is shown; returns its classes. */
 async function waitLine(page: Page, text: string, selector = "#messages .line"): Promise<string> {
-  const handle = await page.waitForFunction(
-    ([sel, want]) =>
-      [...document.querySelectorAll(sel)].find((li) => li.querySelector(".text")?.textContent === want)?.className,
-    [selector, text] as const,
-  );
+  const handle = await page.waitForFunction(([sel, want]) => {
+    const doc = (globalThis as unknown as PageGlobals).document;
+    return [...doc.querySelectorAll(sel)].find((li) => li.querySelector(".text")?.textContent === want)?.className;
+  }, [selector, text] as const);
   return String(await handle.jsonValue());
 }
 
 async function texts(page: Page, selector: string): Promise<string[]> {
-  return await page.$$eval(selector, (els) => els.map((e) => e.textContent ?? ""));
+  return await page.locator(selector).allTextContents();
 }
 
 async function waitPeople(page: Page, nicks: string[]): Promise<void> {
   const want = [...nicks].sort((a, b) => a.toLowerCase() < b.toLowerCase() ? -1 : 1).join(",");
-  await page.waitForFunction(
-    (w) => [...document.querySelectorAll<HTMLElement>("#people .person")].map((b) => b.dataset.nick).join(",") === w,
-    want,
-  );
+  await page.waitForFunction((w) => {
+    const doc = (globalThis as unknown as PageGlobals).document;
+    return [...doc.querySelectorAll("#people .person")].map((b) => b.dataset.nick).join(",") === w;
+  }, want);
+}
+
+async function waitTitle(page: Page, title: string): Promise<void> {
+  await page.waitForFunction((t) => (globalThis as unknown as PageGlobals).document.title === t, title);
+}
+
+/** Pretends the tab was hidden or shown again (headless Chromium keeps every tab visible). */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate((h) => {
+    const doc = (globalThis as unknown as PageGlobals).document;
+    Object.defineProperty(doc, "hidden", { configurable: true, get: () => h });
+    doc.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+}
+
+async function focusedId(page: Page): Promise<string> {
+  return await page.evaluate(() => {
+    const el = (globalThis as unknown as PageGlobals).document.activeElement;
+    return el?.id || el?.className || "";
+  });
 }
 
 async function send(page: Page, text: string): Promise<void> {
@@ -112,7 +153,7 @@ Deno.test("browser client in headless Chromium", async (t) => {
         // Bob starts typing: alice sees it.
         await bob.page.focus("#input");
         await bob.page.keyboard.type("hel");
-        await alice.page.waitForFunction(() => document.getElementById("typing")?.textContent === "bob is typing…");
+        await alice.page.locator("#typing", { hasText: /^bob is typing…$/ }).waitFor();
         await bob.page.fill("#input", "");
 
         // Enter sends; the sender's own line is marked, everyone sees it.
@@ -149,7 +190,7 @@ Deno.test("browser client in headless Chromium", async (t) => {
         await bob.page.focus('#people .person[data-nick="alice"]');
         await bob.page.keyboard.press("Enter");
         await bob.page.waitForSelector("#pm-bar:not([hidden])");
-        assert(await bob.page.evaluate(() => document.activeElement?.id) === "input", "focus did not move to input");
+        assert(await focusedId(bob.page) === "input", "focus did not move to input");
         await bob.page.keyboard.type("psst, just for you");
         await bob.page.keyboard.press("Enter");
         const pm = await waitLine(alice.page, "psst, just for you", "#messages .pm");
@@ -164,18 +205,12 @@ Deno.test("browser client in headless Chromium", async (t) => {
         assert(!carol.lines.some((l) => l.includes("psst")), "carol saw the private message");
 
         // Unread count in the title while the tab is hidden, cleared when shown again.
-        await alice.page.evaluate(() => {
-          Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
-          document.dispatchEvent(new Event("visibilitychange"));
-        });
+        await setHidden(alice.page, true);
         carol.send("MSG one while away");
         carol.send("MSG two while away");
-        await alice.page.waitForFunction(() => document.title === "(2) Wirechat");
-        await alice.page.evaluate(() => {
-          Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
-          document.dispatchEvent(new Event("visibilitychange"));
-        });
-        await alice.page.waitForFunction(() => document.title === "Wirechat");
+        await waitTitle(alice.page, "(2) Wirechat");
+        await setHidden(alice.page, false);
+        await waitTitle(alice.page, "Wirechat");
 
         // Leave notice updates the list.
         await carol.close();
@@ -215,18 +250,16 @@ Deno.test("browser client in headless Chromium", async (t) => {
     try {
       await p.page.fill("#nick", "DAVE");
       await p.page.click("#join-button");
-      await p.page.waitForFunction(() =>
-        /already taken/.test(document.getElementById("join-error")?.textContent ?? "")
-      );
+      await p.page.locator("#join-error", { hasText: "already taken" }).waitFor();
       assert(await p.page.getAttribute("#nick", "aria-invalid") === "true", "field not marked invalid");
       assert(await p.page.isHidden("#chat-view"), "chat shown after a refusal");
       await screenshot(p.page, "phone-join-refused.png");
       await p.page.fill("#nick", "has space");
       await p.page.keyboard.press("Enter");
-      await p.page.waitForFunction(() => /no spaces/.test(document.getElementById("join-error")?.textContent ?? ""));
+      await p.page.locator("#join-error", { hasText: "no spaces" }).waitFor();
       await joinAs(p, "dave2");
       // Keyboard only: the message box has focus after joining; the log and the people list are reachable.
-      const focused = () => p.page.evaluate(() => document.activeElement?.id || document.activeElement?.className);
+      const focused = () => focusedId(p.page);
       assert(await focused() === "input", "input not focused after join");
       await p.page.keyboard.press("Shift+Tab");
       assert(await focused() === "messages", "message log not reachable by keyboard");
@@ -255,12 +288,36 @@ Deno.test("browser client in headless Chromium", async (t) => {
       for (const text of payloads) await waitLine(p.page, text);
       await waitLine(p.page, `<svg onload="window.__pwned='pm'">`, "#messages .pm");
       await waitPeople(p.page, ["<b>evil</b>", "victim"]);
-      const injected = await p.page.evaluate(() => ({
-        pwned: (globalThis as { __pwned?: string }).__pwned ?? null,
-        elements: document.querySelectorAll("#messages img, #messages script, #messages a, #messages svg, #people b")
-          .length,
-        nick: document.querySelector("#messages .msg .nick")?.textContent,
-      }));
+      const injected = await p.page.evaluate(() => {
+        const g = globalThis as unknown as PageGlobals;
+        return {
+          pwned: g.__pwned ?? null,
+          elements:
+            g.document.querySelectorAll("#messages img, #messages script, #messages a, #messages svg, #people b")
+              .length,
+          nick: g.document.querySelector("#messages .msg .nick")?.textContent,
+        };
+      });
+      // The browser enforces the page's CSP: an inline script added to the page does not run.
+      const violation = p.page.waitForEvent("console", {
+        predicate: (m) => m.text().includes("Content Security Policy"),
+      });
+      const inlineRan = await p.page.evaluate(() => {
+        const g = globalThis as unknown as PageGlobals & { __inline?: number };
+        const doc = g.document as unknown as {
+          createElement(tag: string): { textContent: string };
+          body: { append(node: unknown): void };
+        };
+        const script = doc.createElement("script");
+        script.textContent = "window.__inline = 1";
+        doc.body.append(script);
+        return g.__inline ?? null;
+      });
+      assert(inlineRan === null, "the CSP let an inline script run");
+      await violation;
+      const expected = p.errors.filter((e) => e.includes("Content Security Policy"));
+      assert(expected.length === 1, `CSP reports: ${expected}`);
+      p.errors.splice(p.errors.indexOf(expected[0]), 1);
       assert(injected.pwned === null, `script ran: ${injected.pwned}`);
       assert(injected.elements === 0, `${injected.elements} injected elements in the page`);
       assert(injected.nick === "<b>evil</b>", `nick shown as ${injected.nick}`);

@@ -3,7 +3,7 @@
  * the sources, every file is served with the CSP, nosniff and no-referrer
  * headers, ETags revalidate, and unknown paths are 404.
  */
-import { renderAssetsModule } from "../client/web/build.ts";
+import { renderAssetsModule } from "../tools/build_web.ts";
 import { contentSecurityPolicy } from "../server/static.ts";
 import { WEB_ASSETS } from "../server/web_assets.gen.ts";
 import { startTestServer } from "./helpers.ts";

@@ -1,11 +1,11 @@
-/// <reference lib="dom" />
 /**
  * The browser client: the page's behaviour. It joins through the shared
  * connection wrapper (`client/connection.ts`), renders every line with
  * `textContent` (never `innerHTML`), keeps the user list and the typing line
  * current, and counts unread messages in the tab title while hidden.
  *
- * Bundled by `client/web/build.ts` into `server/web_assets.gen.ts`.
+ * Bundled by `tools/build_web.ts` into `server/web_assets.gen.ts`; type-checked
+ * with the DOM library by `client/web/deno.json` (a workspace member).
  *
  * @module
  */
