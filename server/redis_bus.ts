@@ -28,7 +28,7 @@ import type { MemberRef, RoomBus, RoomEvent } from "./bus.ts";
 import { createRedisLink, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, redact, unavailable } from "./redis_link.ts";
 import { DEFAULT_REDIS_NODE_TTL_MS, type Presence, startPresence } from "./redis_presence.ts";
 import { startStreamReader, type StreamReader } from "./redis_reader.ts";
-import { ALL_NICKS, CLAIM_NICK, PUBLISH, redisKeys, RELEASE_NICK, SCRIPTS } from "./redis_scripts.ts";
+import { ALL_NICKS, CLAIM_NICK, PUBLISH, redisKeys, RELEASE_NICK, SNAPSHOT } from "./redis_scripts.ts";
 
 const log = getLogger(["wirechat", "redis"]);
 
@@ -90,7 +90,6 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     url: options.url,
     commandTimeoutMs,
     retryMaxMs,
-    scripts: SCRIPTS,
     onChange(up) {
       if (up) {
         void presence?.beat().catch(() => {});
@@ -228,14 +227,11 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         eventsCap: EVENTS_STREAM_CAP,
       });
       await presence.beat();
-      const snapshot = await link.cmd.multi()
-        .xrevrange(keys.history, "+", "-", "COUNT", Math.max(1, historyLimit))
-        .xrevrange(keys.events, "+", "-", "COUNT", 1)
-        .exec();
-      if (!snapshot) throw new Error("Redis snapshot transaction was aborted");
-      for (const [err] of snapshot) if (err) throw err;
-      const historyEntries = snapshot[0][1] as [string, string[]][];
-      const lastEvent = snapshot[1][1] as [string, string[]][];
+      const [historyEntries, lastEventId] = await link.run(
+        SNAPSHOT,
+        [keys.history, keys.events],
+        [Math.max(0, historyLimit)],
+      ) as [[string, string[]][], string];
       const history: ChatMessage[] = [];
       for (const [, fields] of historyEntries.reverse()) {
         try {
@@ -244,7 +240,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
           log.warn("Skipping an unreadable history entry");
         }
       }
-      reader = startStreamReader(link, keys.events, lastEvent[0]?.[0] ?? "0-0", apply);
+      reader = startStreamReader(link, keys.events, lastEventId, apply);
       log.info("Node {node} joined the shared room ({count} messages of history)", { node, count: history.length });
       return historyLimit > 0 ? history.slice(-historyLimit) : [];
     },
@@ -269,7 +265,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     async findNick(nick) {
       let raw: string | null;
       try {
-        raw = await track(link.cmd.get(keys.nick(nickKey(nick))));
+        raw = await track(link.call(["GET", keys.nick(nickKey(nick))])) as string | null;
       } catch (err) {
         refuse(err);
       }

@@ -1,13 +1,19 @@
 /**
- * The link to Redis: two ioredis connections (one for commands, one for the
- * blocking stream reader), reconnecting by themselves, and one up/down state
- * derived from both. While the link is down nothing is queued: commands fail
- * at once, so the room refuses messages instead of losing them silently.
+ * The link to Redis: two connections of the official client (`@redis/client`,
+ * the core of node-redis), one for commands and one for the blocking stream
+ * reader, each reconnecting by itself, and one up/down state derived from
+ * both. While the link is down nothing is queued: commands fail at once, so
+ * the room refuses messages instead of losing them silently. Commands are
+ * sent raw (`sendCommand`), scripts by `EVALSHA` with an `EVAL` fallback.
+ *
+ * (ioredis was tried first; it reads every environment variable at import,
+ * which the narrow `--allow-env=WIRECHAT_*` of `deno task serve` forbids.)
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { getLogger } from "@logtape/logtape";
-import { Redis, type RedisOptions } from "ioredis";
+import { createClient } from "@redis/client";
 import { ProtocolError } from "../protocol/mod.ts";
 import type { LuaScript } from "./redis_scripts.ts";
 
@@ -15,8 +21,10 @@ const log = getLogger(["wirechat", "redis"]);
 
 /** Default bound on one Redis command (a hung Redis fails commands after this). */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
-/** Longest pause between reconnection attempts. */
+/** Default longest pause between reconnection attempts. */
 export const DEFAULT_REDIS_RETRY_MAX_MS = 1000;
+/** Bound on opening one TCP connection to Redis. */
+const CONNECT_TIMEOUT_MS = 2000;
 
 /** Options for {@linkcode createRedisLink}. */
 export interface RedisLinkOptions {
@@ -26,27 +34,28 @@ export interface RedisLinkOptions {
   commandTimeoutMs?: number;
   /** Longest pause between reconnection attempts. */
   retryMaxMs?: number;
-  /** Scripts to register on the command connection. */
-  scripts?: readonly LuaScript[];
   /** Told when the link goes down or comes back (not for the first connect). */
   onChange?: (up: boolean) => void;
 }
 
+/** One Redis argument. */
+export type RedisArg = string | number;
+
 /** The two connections and their combined state. */
 export interface RedisLink {
-  /** Commands and scripts; fails fast while disconnected. */
-  readonly cmd: Redis;
-  /** Blocking reads only. */
-  readonly reader: Redis;
   /** True while both connections are ready. */
   readonly up: boolean;
   /** Milliseconds since the link last came up (0 while down). */
   upForMs(): number;
   /** Resolves once the link is up, or rejects when `signal` aborts. */
   ready(signal?: AbortSignal): Promise<void>;
-  /** Runs a registered script. */
-  run(script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown>;
-  /** Disconnects both connections; resolves once their sockets are closed. */
+  /** One command on the command connection, bounded by the command timeout. */
+  call(args: RedisArg[]): Promise<unknown>;
+  /** One (blocking) command on the reader connection; no timeout. */
+  read(args: RedisArg[]): Promise<unknown>;
+  /** Runs a script on the command connection. */
+  run(script: LuaScript, keys: string[], args: RedisArg[]): Promise<unknown>;
+  /** Closes both connections. */
   close(): Promise<void>;
 }
 
@@ -58,20 +67,20 @@ export function unavailable(): ProtocolError {
 /** Connects to Redis; see the module doc. Connection happens in the background. */
 export function createRedisLink(options: RedisLinkOptions): RedisLink {
   const retryMax = options.retryMaxMs ?? DEFAULT_REDIS_RETRY_MAX_MS;
-  const base: RedisOptions = {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectTimeout: 2000,
-    retryStrategy: (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), retryMax),
-  };
-  const cmd = new Redis(options.url, {
-    ...base,
-    commandTimeout: options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
-    connectionName: "wirechat-cmd",
-  });
-  const reader = new Redis(options.url, { ...base, connectionName: "wirechat-reader" });
-  for (const s of options.scripts ?? []) cmd.defineCommand(s.name, { numberOfKeys: s.keys, lua: s.lua });
+  const commandTimeout = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+  const make = (name: string) =>
+    createClient({
+      url: options.url,
+      name,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), retryMax),
+      },
+    });
+  const cmd = make("wirechat-cmd");
+  const reader = make("wirechat-reader");
+  const shas = new Map<string, string>();
 
   let up = false;
   let everUp = false;
@@ -80,7 +89,7 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
   const waiters = new Set<() => void>();
 
   function update() {
-    const now = cmd.status === "ready" && reader.status === "ready";
+    const now = !closing && cmd.isReady && reader.isReady;
     if (now === up) return;
     up = now;
     upSince = now ? Date.now() : 0;
@@ -103,18 +112,32 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
   let lastError = "";
   for (const c of [cmd, reader]) {
     c.on("ready", update);
-    c.on("close", update);
+    c.on("reconnecting", update);
     c.on("end", update);
     c.on("error", (err: Error) => {
+      update();
       if (err.message === lastError) return;
       lastError = err.message;
       log.warn("Redis connection error: {error}", { error: err.message });
     });
+    c.connect().catch((err: Error) => log.error("Redis connection gave up: {error}", { error: err.message }));
+  }
+
+  function bounded<T>(p: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis command timed out after ${commandTimeout} ms`)), commandTimeout);
+    });
+    p.catch(() => {}); // a late failure after the timeout is not unhandled
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  function call(args: RedisArg[]): Promise<unknown> {
+    if (!cmd.isReady) return Promise.reject(unavailable());
+    return bounded(cmd.sendCommand(args.map(String)) as Promise<unknown>);
   }
 
   return {
-    cmd,
-    reader,
     get up() {
       return up;
     },
@@ -135,19 +158,31 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
         waiters.add(done);
       });
     },
-    run(script, keys, args) {
-      if (!up && cmd.status !== "ready") return Promise.reject(unavailable());
-      const fn = (cmd as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[script.name];
-      return fn.call(cmd, ...keys, ...args);
+    call,
+    read(args) {
+      if (!reader.isReady) return Promise.reject(unavailable());
+      return reader.sendCommand(args.map(String)) as Promise<unknown>;
     },
-    async close() {
+    async run(script, keys, args) {
+      let sha = shas.get(script.name);
+      if (!sha) shas.set(script.name, sha = createHash("sha1").update(script.lua).digest("hex"));
+      const rest = [String(keys.length), ...keys, ...args.map(String)];
+      try {
+        return await call(["EVALSHA", sha, ...rest]);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+        return await call(["EVAL", script.lua, ...rest]);
+      }
+    },
+    close() {
       closing = true;
-      const ended = [cmd, reader].map((c) =>
-        c.status === "end" ? Promise.resolve() : new Promise<void>((resolve) => c.once("end", () => resolve()))
-      );
-      cmd.disconnect();
-      reader.disconnect();
-      await Promise.all(ended);
+      update();
+      for (const c of [cmd, reader]) {
+        try {
+          c.destroy();
+        } catch { /* already closed */ }
+      }
+      return Promise.resolve();
     },
   };
 }

@@ -85,7 +85,7 @@ export function startPresence(options: PresenceOptions): Presence {
       await running;
       if (!link.up) return;
       try {
-        await link.cmd.del(keys.alive);
+        await link.call(["DEL", keys.alive]);
         await link.run(REAP, [keys.nodes, keys.events], [options.prefix, options.eventsCap, node, "self"]);
       } catch (err) {
         log.debug("Could not unregister node: {error}", { error: String(err) });

@@ -76,7 +76,7 @@ export function startStreamReader(
     while (!stopped) {
       try {
         if (!link.up) await link.ready(stopSignal.signal);
-        const res = await link.reader.xread("COUNT", READ_BATCH, "BLOCK", READ_BLOCK_MS, "STREAMS", key, lastId) as
+        const res = await link.read(["XREAD", "COUNT", READ_BATCH, "BLOCK", READ_BLOCK_MS, "STREAMS", key, lastId]) as
           | [string, Entry[]][]
           | null;
         if (res) { for (const [, entries] of res) deliver(entries); }

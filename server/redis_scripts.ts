@@ -186,5 +186,21 @@ end
 return out`,
 };
 
-/** Every script, for registration on a connection. */
-export const SCRIPTS: readonly LuaScript[] = [CLAIM_NICK, RELEASE_NICK, PUBLISH, HEARTBEAT, REAP, ALL_NICKS];
+/**
+ * The newest public messages and the id of the newest event, read in one
+ * atomic step: the reader starts right after that event, so the history and
+ * the live events neither overlap nor leave a gap.
+ * KEYS: history, events. ARGV: number of messages.
+ * Returns `{ history entries (newest first), last event id }`.
+ */
+export const SNAPSHOT: LuaScript = {
+  name: "wirechatSnapshot",
+  keys: 2,
+  lua: `
+local h = {}
+if tonumber(ARGV[1]) > 0 then h = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1]) end
+local e = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+local last = '0-0'
+if #e > 0 then last = e[1][1] end
+return { h, last }`,
+};
