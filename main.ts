@@ -60,7 +60,15 @@ async function serve(args: string[]): Promise<number> {
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });
-  const server = await startServer(config);
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    // Address in use, an unreadable TLS file, a permission the executable lacks: one line, no stack trace.
+    await dispose();
+    console.error(`wirechat serve: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
   const stop = () => void server.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);

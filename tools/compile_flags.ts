@@ -22,29 +22,50 @@ export const DIST_DIR = "dist";
 const LOG_DIRS = STANDALONE_LOG_DIRS.join(",");
 
 /**
+ * Read-only folder for the server's own files: `--tls-cert`/`--tls-key` PEM
+ * files for serving `wss://` without a proxy.
+ */
+export const CONFIG_DIR = "/etc/wirechat";
+
+/**
+ * Environment access. The server itself reads only `WIRECHAT_*` (and the
+ * terminal client `NO_COLOR` and `TERM`), but `--redis` loads ioredis, whose
+ * `debug` dependency lists the whole environment (`Object.keys(process.env)`)
+ * when it loads, which Deno allows only with unscoped `--allow-env`.
+ * TODO(#8): scope this back to `--allow-env=WIRECHAT_*` once the Redis
+ * client no longer enumerates the environment (the compile-path test runs
+ * `--redis` with these flags and will say when it does).
+ */
+export const ENV_PERMISSION = "--allow-env";
+
+/**
  * The server's permissions: any network (listen on the configured address,
- * reach Redis), read and write only the standalone log folders, and only the
- * `WIRECHAT_*` environment variables. `--no-prompt`: a missing permission is
- * an error, never an interactive question (services have no one to ask).
+ * reach Redis), read and write only the standalone log folders, read
+ * {@linkcode CONFIG_DIR}, and the environment (see {@linkcode ENV_PERMISSION}). `--no-prompt`: a missing
+ * permission is an error, never an interactive question (services have no
+ * one to ask).
  */
 export const SERVER_PERMISSIONS: readonly string[] = [
   "--no-prompt",
   "--allow-net",
-  `--allow-read=${LOG_DIRS}`,
+  `--allow-read=${LOG_DIRS},${CONFIG_DIR}`,
   `--allow-write=${LOG_DIRS}`,
-  "--allow-env=WIRECHAT_*",
+  ENV_PERMISSION,
 ];
 
 /**
- * The all-in-one `wirechat` executable (server and terminal client): the
- * server's permissions plus the terminal's colour variables.
+ * The all-in-one `wirechat` executable (server, terminal client and
+ * healthcheck): like the server, but it may read any file, because the
+ * terminal client's `--ca <file>` (and `serve --tls-cert`) name files
+ * anywhere. It still writes only the log folders. Services and containers
+ * use `wirechat-server`.
  */
 export const WIRECHAT_PERMISSIONS: readonly string[] = [
   "--no-prompt",
   "--allow-net",
-  `--allow-read=${LOG_DIRS}`,
+  "--allow-read",
   `--allow-write=${LOG_DIRS}`,
-  "--allow-env=WIRECHAT_*,NO_COLOR,TERM",
+  ENV_PERMISSION,
 ];
 
 /** One executable to build. */
