@@ -269,8 +269,8 @@ export async function openRawSocket(url: URL, options: RawSocketOptions): Promis
         len += n;
         if (!parse(now())) return;
       }
-    } catch {
-      finish({ code: 1006, reason: "read failed" });
+    } catch (err) {
+      finish({ code: 1006, reason: `read failed: ${err instanceof Error ? err.message : String(err)}` });
     }
   })();
 

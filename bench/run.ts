@@ -42,7 +42,7 @@ export interface BenchResult {
   deliveredPerS: number;
   /** Deliveries per text frame received during the window (1 without batching). */
   linesPerFrame: number;
-  /** With `--rate`: deliveries/s that rate asks for (rate × reading clients). */
+  /** With `--rate`: deliveries/s that rate asks of the server (rate × joined clients, stalled ones included). */
   offeredPerS?: number;
   latencyMs: Summary;
   missing: number;
@@ -296,7 +296,6 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
     const sum = (k: keyof FinalReport) => finals.reduce((n, f) => n + (f[k] as number), 0);
     const windowS = o.durationS;
     const stalledLeft = new Set(finals.flatMap((f) => f.stalledLeft));
-    const readers = joined - stallCount;
     const mib = (kib?: number) => kib === undefined ? undefined : Math.round(kib / 102.4) / 10;
     const cpuS = atWarmEnd && atEnd ? atEnd.cpuS - atWarmEnd.cpuS : undefined;
     return {
@@ -317,7 +316,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
       linesPerFrame: sum("framesInWindow")
         ? Math.round((sum("deliveredInWindow") / sum("framesInWindow")) * 100) / 100
         : 0,
-      offeredPerS: o.rate > 0 ? o.rate * readers : undefined,
+      offeredPerS: o.rate > 0 ? o.rate * joined : undefined,
       latencyMs: summarize(hist),
       missing: sum("missing"),
       duplicated: sum("duplicated"),

@@ -248,11 +248,14 @@ export function createWorkerClients(
     const remaining = setup.joinDeadline - c.t0;
     const handler = (buf: Uint8Array, s: number, e: number, at: number) => {
       if (at >= warmEnd && at < end) framesInWindow++;
-      let i = s;
-      while (i < e) {
-        let j = i;
-        while (j < e && buf[j] !== 10) j++;
-        onLine(c, buf, i, j, at);
+      // One view per frame, so the native newline search stops at the frame's end.
+      const frame = buf.subarray(s, e);
+      const n = e - s;
+      let i = 0;
+      while (i < n) {
+        let j = frame.indexOf(10, i);
+        if (j < 0) j = n;
+        onLine(c, buf, s + i, s + j, at);
         i = j + 1;
       }
     };
