@@ -328,6 +328,26 @@ Deno.test("browser client in headless Chromium", async (t) => {
     }
   });
 
+  await t.step("the message list keeps at most its line limit, dropping the oldest", async () => {
+    await using srv = await startTestServer();
+    const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
+    try {
+      await joinAs(p, "reader");
+      await p.page.locator("#messages").evaluate((el, max) => el.setAttribute("data-max-lines", String(max)), 3);
+      await using talker = await join(srv.url, "talker");
+      for (let i = 1; i <= 6; i++) talker.send(`MSG line ${i}`);
+      await waitLine(p.page, "line 6");
+      const shown = await texts(p.page, "#messages > li");
+      assert(shown.length === 3, `${shown.length} lines kept: ${JSON.stringify(shown)}`);
+      assert(
+        JSON.stringify(await texts(p.page, "#messages .msg .text")) === JSON.stringify(["line 4", "line 5", "line 6"]),
+        `kept: ${JSON.stringify(shown)}`,
+      );
+    } finally {
+      await p.context.close();
+    }
+  });
+
   await t.step("reload shows the replay as history, once", async () => {
     await using srv = await startTestServer();
     const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);

@@ -23,7 +23,7 @@ import { readComposer } from "./input.ts";
 import { createRoster } from "./roster.ts";
 import { createTypingThrottle, createTypingTracker, typingText } from "./typing.ts";
 
-/** Most lines kept in the message list; older ones are removed. */
+/** Most lines kept in the message list; older ones are removed. A page may lower it with `data-max-lines` on the list. */
 export const MAX_SHOWN_LINES = 1000;
 /** Distance from the bottom, in px, within which new lines keep the list scrolled down. */
 const STICK_TO_BOTTOM_PX = 48;
@@ -102,7 +102,8 @@ function append(item: HTMLLIElement): void {
   const list = ui.messages;
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < STICK_TO_BOTTOM_PX;
   list.append(item);
-  while (list.childElementCount > MAX_SHOWN_LINES) list.firstElementChild?.remove();
+  const max = Number(list.dataset.maxLines) || MAX_SHOWN_LINES;
+  while (list.childElementCount > max) list.firstElementChild?.remove();
   if (atBottom) list.scrollTop = list.scrollHeight;
 }
 
