@@ -201,6 +201,12 @@ Deno.test("tty: prompts like the original, re-prompts a refused nickname, /nick 
       rows.join("\n"),
     );
 
+    // A multi-line paste becomes one message per line.
+    await tmux("set-buffer", "-b", "paste", "first pasted\nsecond pasted\n");
+    await tmux("paste-buffer", "-b", "paste", "-t", SESSION);
+    await bob.until(/ alicia: first pasted$/);
+    await bob.expect(/ alicia: second pasted$/);
+
     await tmux("send-keys", "-t", SESSION, "C-d");
     await bob.until("SYS alicia left the chat!");
     await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
@@ -210,7 +216,7 @@ Deno.test("tty: prompts like the original, re-prompts a refused nickname, /nick 
   }
 });
 
-Deno.test("tty: against the original server's core protocol no extension leaks (no TYPING, no probe error shown)", async () => {
+Deno.test("tty: against the original server no extension leaks (no TYPING, no probe error) and relayed escapes are neutralised", async () => {
   await using legacy = await startLegacyServer();
   let socketPath: string | undefined;
   try {
@@ -220,8 +226,15 @@ Deno.test("tty: against the original server's core protocol no extension leaks (
     await waitScreen("typed", (r) => r.at(-1) === "alice> typing slowly");
     await tmux("send-keys", "-t", SESSION, "Enter");
     await waitScreen("own message", (r) => r.some((l) => /^» \d\d:\d\d alice: typing slowly$/.test(l)));
+    // The original server relays control characters; they must not reach the terminal.
+    await using mallory = await join(legacy.url, "mallory");
+    mallory.send("MSG gotcha \x1b[2J\x1b[H\x1b[31mred \u202eevil\u202c\rX\x07");
+    const rows = await waitScreen("the hostile line", (r) => r.some((l) => l.includes("mallory: gotcha")));
+    const hostile = rows.find((l) => l.includes("mallory: gotcha"))!;
+    assertOk(hostile.endsWith("mallory: gotcha \u241b[2J\u241b[H\u241b[31mred \ufffdevil\ufffd\u240dX\u2407"), hostile);
+    assertOk(rows.some((l) => l.endsWith("alice: typing slowly")), "the screen was not cleared");
     await typeLine("/who");
-    await waitScreen("who", (r) => r.some((l) => l.endsWith("Online (1): alice")));
+    await waitScreen("who", (r) => r.some((l) => l.endsWith("Online (2): alice, mallory")));
     await tmux("send-keys", "-t", SESSION, "C-c");
     await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
     const all = await transcript();

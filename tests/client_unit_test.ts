@@ -2,7 +2,7 @@
  * Terminal client units: flags, input parsing, key decoding, the line
  * editor, rendering of hostile peer text, the input window and the screen.
  */
-import { HARD_FRAME_CAP } from "../protocol/mod.ts";
+import { HARD_FRAME_CAP, TYPING_INTERVAL_MS } from "../protocol/mod.ts";
 import { ConnectError, JoinRefusedError } from "../client/connection.ts";
 import { ClientUsageError, parseClientArgs, urlFor } from "../client/terminal/args.ts";
 import { createLineEditor, MAX_INPUT_HISTORY } from "../client/terminal/editor.ts";
@@ -20,6 +20,7 @@ import {
   typingText,
 } from "../client/terminal/render.ts";
 import { createScreen, inputWindow } from "../client/terminal/screen.ts";
+import { createTypingThrottle } from "../client/terminal/typing.ts";
 import { createStyle, nickColor, textWidth, visibleWidth, wantColor } from "../client/terminal/style.ts";
 import { assertEquals, assertMatch, assertOk, assertThrows } from "./assert.ts";
 
@@ -302,4 +303,15 @@ Deno.test("pipe pacer: a burst goes at once, then lines are spaced by the rate",
   assertOk(performance.now() - t0 < 40, "the burst waited");
   for (let i = 0; i < 3; i++) await take();
   assertOk(performance.now() - t0 >= 50, "three lines at 50/s took under 50 ms");
+});
+
+Deno.test("typing throttle: at most once per TYPING_INTERVAL_MS, never for commands or blank input", () => {
+  let t = 10_000;
+  const th = createTypingThrottle(TYPING_INTERVAL_MS, () => t);
+  assertEquals([th.shouldSend(" "), th.shouldSend("/who"), th.shouldSend("h")], [false, false, true]);
+  t += TYPING_INTERVAL_MS - 1;
+  assertEquals(th.shouldSend("he"), false);
+  t += 1;
+  assertEquals(th.shouldSend("hel"), true);
+  assertEquals(th.shouldSend("hell"), false);
 });

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { nickKey, type ServerEvent, TYPING_INTERVAL_MS } from "../../protocol/mod.ts";
+import { nickKey, type ServerEvent } from "../../protocol/mod.ts";
 import {
   type Connection,
   createConnection,
@@ -22,6 +22,7 @@ import { localLine, type RenderContext, renderEvent, safeText, systemLine, typin
 import { createScreen } from "./screen.ts";
 import type { Style } from "./style.ts";
 import type { Terminal } from "./tty.ts";
+import { createTypingThrottle } from "./typing.ts";
 
 /** How long a "… is typing" stays up after the last TYPING (relayed at most every 2 s). */
 export const TYPING_SHOW_MS = 3_500;
@@ -107,7 +108,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   // 2. The chat state the callbacks below update.
   const typers = new Map<string, { nick: string; until: number }>();
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
-  let lastTypingSent = 0;
+  const typingThrottle = createTypingThrottle();
   let capability: "probing" | "v1" | "legacy" = "probing";
   let joinHeaderPending = false;
   let joinHeaderShown = false;
@@ -281,18 +282,13 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
         if (!conn!.send(action.cmd)) {
           screen.print(localLine(`Not connected; not sent: ${safeText(line, 200)}`, ctx()));
           if (editor.text === "") editor.set(line);
-        } else if (action.cmd.type === "msg") lastTypingSent = 0;
+        }
     }
   }
 
   function maybeSendTyping(): void {
     if (capability !== "v1" || conn!.state !== "connected") return;
-    const text = editor.text;
-    if (text.trim() === "" || text.startsWith("/")) return;
-    const now = Date.now();
-    if (now - lastTypingSent < TYPING_INTERVAL_MS) return;
-    lastTypingSent = now;
-    conn!.send({ type: "typing" });
+    if (typingThrottle.shouldSend(editor.text)) conn!.send({ type: "typing" });
   }
 
   const closed = conn.closed.then(() => undefined);
