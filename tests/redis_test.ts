@@ -25,6 +25,14 @@ async function msgs(c: TestClient, n: number): Promise<string[]> {
   return out;
 }
 
+/**
+ * Lets wall-clock time pass on purpose: used only where the test proves that a
+ * time-based expiry did NOT cause an event, which cannot be awaited.
+ */
+function elapse(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 async function messageLog(dir: string): Promise<string[]> {
   const lines: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -190,6 +198,8 @@ Deno.test("Redis stops and restarts: clear notices, refusals, recovery, nothing 
   await newcomer.expect(/^ERR Service unavailable: .+/);
   assertEquals((await newcomer.closed).code, 1000, "refused join closes");
   await carl.close(); // leaves while Redis is down: announced once it is back
+  // Stay down longer than the heartbeat TTL: every node's heartbeat expires inside Redis.
+  await elapse(TTL_MS + 200);
 
   await redis.start();
   await alice.until(`SYS ${REDIS_BACK_NOTICE}`);
@@ -206,4 +216,12 @@ Deno.test("Redis stops and restarts: clear notices, refusals, recovery, nothing 
   alice.send("WHO");
   await alice.until("SYS Online (3): alice, bob, dora");
   if (alice.lines.some((l) => l.includes(": during"))) throw new Error("a refused message was broadcast");
+
+  // The nodes beat again on reconnecting, so after the reap grace has passed nobody reaped anybody.
+  await elapse(TTL_MS + 2 * 500 + TTL_MS / 3 + 500);
+  alice.send("WHO");
+  await alice.until("SYS Online (3): alice, bob, dora");
+  const spurious = [...alice.lines, ...bob.lines].filter((l) => /^SYS (alice|bob|dora) left/.test(l));
+  assertEquals(spurious, [], "no live member announced as gone after the outage");
+  assertEquals(alice.lines.filter((l) => l === "SYS carl left the chat!").length, 1, "carl left once");
 });
