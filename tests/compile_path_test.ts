@@ -12,7 +12,6 @@ import { WEB_ASSETS } from "../server/web_assets.gen.ts";
 import { STANDALONE_LOG_DIRS } from "../server/log_dir_access.ts";
 import {
   CONFIG_DIR,
-  ENV_PERMISSION,
   type Executable,
   EXECUTABLES,
   SERVER_PERMISSIONS,
@@ -20,6 +19,7 @@ import {
 } from "../tools/compile_flags.ts";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { join, WAIT_MS } from "./helpers.ts";
+import { startRedis } from "./redis_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -169,6 +169,44 @@ for (const [name, serveArgs] of [["wirechat-server", []], ["wirechat", ["serve"]
     }));
 }
 
+Deno.test("--redis with the baked permissions: wirechat-server and wirechat serve share one room", () =>
+  inTempDir((cwdA) =>
+    inTempDir(async (cwdB) => {
+      await using redis = await startRedis();
+      const a = await start(exe("wirechat-server"), ["--port", "0", "--redis", redis.url], cwdA);
+      const b = await start(exe("wirechat"), ["serve", "--port", "0", "--redis", redis.url], cwdB)
+        .catch(async (err) => {
+          a.child.kill("SIGKILL");
+          await a.child.status;
+          await a.stdoutDone;
+          throw err;
+        });
+      try {
+        const alice = await join(`ws://127.0.0.1:${a.port}/`, "alice");
+        const bob = await join(`ws://127.0.0.1:${b.port}/`, "bob");
+        await alice.until("SYS bob joined the chat!");
+        alice.send("MSG across nodes");
+        await bob.until(/^MSG \[[^\]]+\] alice: across nodes$/);
+        for (const node of [a, b]) node.child.kill("SIGTERM");
+        await alice.closed;
+        await bob.closed;
+        for (const node of [a, b]) {
+          assertEquals((await node.child.status).code, 0, node.stderr());
+          await node.stdoutDone;
+          assertOk(!TROUBLE.test(node.stderr()), `unexpected error output:\n${node.stderr()}`);
+        }
+      } finally {
+        for (const node of [a, b]) {
+          try {
+            node.child.kill("SIGKILL");
+          } catch { /* already exited */ }
+          await node.child.status;
+          await node.stdoutDone;
+        }
+      }
+    })
+  ));
+
 Deno.test("wirechat-server healthcheck: exit 0 against a running server, 1 with one line when none answers", () =>
   inTempDir(async (cwd) => {
     const server = await start(exe("wirechat-server"), ["--port", "0"], cwd);
@@ -216,6 +254,7 @@ Deno.test("--version prints the version through every entry point, with the bake
     const runs: [string, string[]][] = [
       ["wirechat", ["--version"]],
       ["wirechat", ["serve", "--version"]],
+      ["wirechat", ["client", "--version"]],
       ["wirechat-server", ["--version"]],
     ];
     for (const [name, args] of runs) {
@@ -225,7 +264,7 @@ Deno.test("--version prints the version through every entry point, with the bake
     }
   }));
 
-Deno.test("the baked permissions: no -A, writes only to the log folders, wirechat-server reads only those and /etc/wirechat", () => {
+Deno.test("the baked permissions: no -A, only WIRECHAT_* (and terminal) variables, writes only to the log folders", () => {
   const logDirs = STANDALONE_LOG_DIRS.join(",");
   assertEquals([...STANDALONE_LOG_DIRS], ["./logs", "/data", "/var/lib/wirechat"]);
   for (const perms of [SERVER_PERMISSIONS, WIRECHAT_PERMISSIONS]) {
@@ -234,8 +273,11 @@ Deno.test("the baked permissions: no -A, writes only to the log folders, wirecha
     assertEquals(perms.filter((p) => p.startsWith("--allow-write")), [`--allow-write=${logDirs}`]);
     assertOk(perms.includes("--no-prompt"));
     assertOk(perms.includes("--allow-net"));
-    assertOk(perms.includes(ENV_PERMISSION));
   }
+  assertEquals(SERVER_PERMISSIONS.filter((p) => p.startsWith("--allow-env")), ["--allow-env=WIRECHAT_*"]);
+  assertEquals(WIRECHAT_PERMISSIONS.filter((p) => p.startsWith("--allow-env")), [
+    "--allow-env=WIRECHAT_*,NO_COLOR,TERM",
+  ]);
   assertEquals(SERVER_PERMISSIONS.filter((p) => p.startsWith("--allow-read")), [
     `--allow-read=${logDirs},${CONFIG_DIR}`,
   ]);

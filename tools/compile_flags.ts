@@ -28,20 +28,17 @@ const LOG_DIRS = STANDALONE_LOG_DIRS.join(",");
 export const CONFIG_DIR = "/etc/wirechat";
 
 /**
- * Environment access. The server itself reads only `WIRECHAT_*` (and the
- * terminal client `NO_COLOR` and `TERM`), but `--redis` loads ioredis, whose
- * `debug` dependency lists the whole environment (`Object.keys(process.env)`)
- * when it loads, which Deno allows only with unscoped `--allow-env`.
- * TODO(#8): scope this back to `--allow-env=WIRECHAT_*` once the Redis
- * client no longer enumerates the environment (the compile-path test runs
- * `--redis` with these flags and will say when it does).
+ * The environment variables the server reads: its own `WIRECHAT_*` options.
+ * (Every npm dependency must live with that: ioredis, which lists the whole
+ * environment at import, was replaced for this; the compile-path test runs
+ * `--redis` with these flags.)
  */
-export const ENV_PERMISSION = "--allow-env";
+export const ENV_PERMISSION = "--allow-env=WIRECHAT_*";
 
 /**
  * The server's permissions: any network (listen on the configured address,
  * reach Redis), read and write only the standalone log folders, read
- * {@linkcode CONFIG_DIR}, and the environment (see {@linkcode ENV_PERMISSION}). `--no-prompt`: a missing
+ * {@linkcode CONFIG_DIR}, and only the `WIRECHAT_*` environment variables. `--no-prompt`: a missing
  * permission is an error, never an interactive question (services have no
  * one to ask).
  */
@@ -57,7 +54,8 @@ export const SERVER_PERMISSIONS: readonly string[] = [
  * The all-in-one `wirechat` executable (server, terminal client and
  * healthcheck): like the server, but it may read any file, because the
  * terminal client's `--ca <file>` (and `serve --tls-cert`) name files
- * anywhere. It still writes only the log folders. Services and containers
+ * anywhere, and it reads the terminal's `NO_COLOR` and `TERM`. It still
+ * writes only the log folders. Services and containers
  * use `wirechat-server`.
  */
 export const WIRECHAT_PERMISSIONS: readonly string[] = [
@@ -65,7 +63,7 @@ export const WIRECHAT_PERMISSIONS: readonly string[] = [
   "--allow-net",
   "--allow-read",
   `--allow-write=${LOG_DIRS}`,
-  ENV_PERMISSION,
+  `${ENV_PERMISSION},NO_COLOR,TERM`,
 ];
 
 /** One executable to build. */
