@@ -103,6 +103,13 @@ Deno.test({
       await first[Symbol.asyncDispose]();
       await bob.close();
       await waitScreen("the status line", (r) => r.some((l) => l.startsWith("Disconnected (")));
+      // Enter while disconnected: nothing is lost, the line goes back into the editor.
+      await tmux("send-keys", "-t", SESSION, "Enter");
+      rows = await waitScreen(
+        "the not-sent hint",
+        (r) => r.some((l) => l.endsWith(`* Not connected; not sent: ${typed}`)),
+      );
+      assertEquals(rows.at(-1), `alice> ${typed}`);
       second = await startTestServer({ logDir, port });
       rows = await waitScreen("the reconnect", (r) => r.some((l) => l.includes("Back in the chat")), 15_000);
       assertEquals(rows.at(-1), `alice> ${typed}`);
@@ -239,6 +246,29 @@ Deno.test("tty: against the original server no extension leaks (no TYPING, no pr
     await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
     const all = await transcript();
     assertOk(!all.some((l) => l.includes("Expected") || l.includes(" ! ")), all.join("\n"));
+  } finally {
+    await tmux("kill-server").catch(() => {});
+    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+  }
+});
+
+Deno.test("tty: a refused connection prints one sentence, exits 1 and leaves the terminal usable", async () => {
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = free.addr.port;
+  free.close();
+  let socketPath: string | undefined;
+  try {
+    socketPath = await startClientPane(
+      `--host 127.0.0.1 --port ${port} --nick alice 2>&1; code=$?; stty -a | grep -o -- '-icanon'; (exit $code)`,
+    );
+    const rows = await waitScreen("exit 1", (r) => r.includes("EXIT=1"), 15_000);
+    const sentence =
+      `wirechat client: Could not connect to ws://127.0.0.1:${port}/: connection refused (is the server running?).`;
+    assertOk(rows.includes(sentence), rows.join("\n"));
+    assertOk(
+      !rows.some((l) => l.includes("-icanon") || /^\s+at /.test(l)),
+      `raw mode left on or a stack trace:\n${rows.join("\n")}`,
+    );
   } finally {
     await tmux("kill-server").catch(() => {});
     if (socketPath) await Deno.remove(socketPath).catch(() => {});
