@@ -154,6 +154,7 @@ Deno.test("browser client in headless Chromium", async (t) => {
         await bob.page.focus("#input");
         await bob.page.keyboard.type("hel");
         await alice.page.locator("#typing", { hasText: /^bob is typing…$/ }).waitFor();
+        await screenshot(alice.page, "desktop-typing.png");
         await bob.page.fill("#input", "");
 
         // Enter sends; the sender's own line is marked, everyone sees it.
@@ -198,6 +199,7 @@ Deno.test("browser client in headless Chromium", async (t) => {
         const tag = await alice.page.$eval("#messages .pm .tag", (e) => e.textContent);
         assert(tag === "private from bob", `pm tag: ${tag}`);
         await waitLine(bob.page, "psst, just for you", "#messages .pm");
+        await screenshot(bob.page, "phone-private.png");
         await bob.page.click("#pm-cancel");
         carol.send("MSG after the pm");
         await waitLine(bob.page, "after the pm");
