@@ -38,6 +38,18 @@ export function contentSecurityPolicy(host: string | null): string {
   ].join("; ");
 }
 
+const byteLengths = new Map<string, number>();
+
+/** UTF-8 length of an embedded body (for `HEAD`), computed once. */
+function byteLength(asset: WebAsset): number {
+  let n = byteLengths.get(asset.etag);
+  if (n === undefined) {
+    n = new TextEncoder().encode(asset.body).length;
+    byteLengths.set(asset.etag, n);
+  }
+  return n;
+}
+
 /** The embedded file for a URL path, if there is one. */
 export function webAsset(pathname: string): WebAsset | undefined {
   return Object.hasOwn(WEB_ASSETS, pathname) ? WEB_ASSETS[pathname] : undefined;
@@ -68,5 +80,8 @@ export function serveWebAsset(
   if (match && match.split(",").some((t) => t.trim() === asset.etag)) {
     return new Response(null, { status: 304, headers });
   }
-  return new Response(req.method === "HEAD" ? null : asset.body, { status: 200, headers });
+  if (req.method === "HEAD") {
+    return new Response(null, { status: 200, headers: { ...headers, "content-length": String(byteLength(asset)) } });
+  }
+  return new Response(asset.body, { status: 200, headers });
 }

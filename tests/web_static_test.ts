@@ -66,6 +66,11 @@ Deno.test("ETag revalidation answers 304; HEAD has no body", async () => {
   assert((await again.text()) === "", "304 with a body");
   const head = await fetch(url, { method: "HEAD" });
   assert(head.status === 200 && (await head.text()) === "", "HEAD status or body wrong");
+  const bytes = new TextEncoder().encode(WEB_ASSETS["/app.js"].body).length;
+  assert(
+    head.headers.get("content-length") === String(bytes),
+    `HEAD content-length ${head.headers.get("content-length")}`,
+  );
   assert(head.headers.get("content-security-policy") !== null, "HEAD without CSP");
 });
 
