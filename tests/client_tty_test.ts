@@ -274,3 +274,31 @@ Deno.test("tty: a refused connection prints one sentence, exits 1 and leaves the
     if (socketPath) await Deno.remove(socketPath).catch(() => {});
   }
 });
+
+Deno.test("tty: Ctrl-C while the connection hangs quits at once with exit 0", async () => {
+  // A listener that accepts TCP but never answers the WebSocket handshake.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of silent) held.push(c);
+  })();
+  let socketPath: string | undefined;
+  try {
+    socketPath = await startClientPane(`--host 127.0.0.1 --port ${silent.addr.port} --nick alice`);
+    await waitScreen(
+      "the connecting status",
+      (r) => r.some((l) => l.startsWith("Connecting to ws://127.0.0.1:")),
+      15_000,
+    );
+    const t0 = performance.now();
+    await tmux("send-keys", "-t", SESSION, "C-c");
+    await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
+    assertOk(performance.now() - t0 < 5_000, "quit waited for the join timeout");
+  } finally {
+    await tmux("kill-server").catch(() => {});
+    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+    silent.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
+  }
+});

@@ -21,6 +21,7 @@ import { helpLines, parseInput } from "./input.ts";
 import { localLine, type RenderContext, renderEvent, safeText, systemLine, typingText } from "./render.ts";
 import { createScreen } from "./screen.ts";
 import type { Style } from "./style.ts";
+import type { Key } from "./keys.ts";
 import type { Terminal } from "./tty.ts";
 import { createTypingThrottle } from "./typing.ts";
 
@@ -57,11 +58,22 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   let quitRequested = false;
   let conn: Connection | undefined = undefined;
 
+  // One read of the terminal at a time; a read that lost a race is kept for the next one.
+  let pendingKeys: Promise<Key[] | undefined> | undefined;
+  function nextKeys(): Promise<Key[] | undefined> {
+    return pendingKeys ??= terminal.keys();
+  }
+  async function takeKeys(): Promise<Key[] | undefined> {
+    const keys = await nextKeys();
+    pendingKeys = undefined;
+    return keys;
+  }
+
   /** Reads one line at a prompt; undefined when the user quits (Ctrl-C / Ctrl-D). */
   async function ask(question: string): Promise<string | undefined> {
     screen.setPrompt(question);
     for (;;) {
-      const keys = await terminal.keys();
+      const keys = await takeKeys();
       if (!keys) return undefined;
       for (const key of keys) {
         const r = editor.apply(key);
@@ -238,6 +250,28 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     onStatus,
   });
 
+  /**
+   * Waits for the join while still reading keys: Ctrl-C / Ctrl-D abandon it
+   * (false), other keys are typed ahead into the editor.
+   */
+  async function joinOrInterrupt(joining: Promise<void>): Promise<boolean> {
+    const done = joining.then(() => "joined" as const);
+    done.catch(() => {}); // the race below rethrows; an abandoned join may still reject later
+    for (;;) {
+      const r = await Promise.race([done, nextKeys()]);
+      if (r === "joined") return true;
+      pendingKeys = undefined;
+      for (const key of r ?? [{ type: "interrupt" } as Key]) {
+        if (editor.apply(key).quit) {
+          conn!.close();
+          await joining.catch(() => {});
+          return false;
+        }
+      }
+      screen.refresh();
+    }
+  }
+
   // 3. Join, re-prompting for a refused nickname.
   let nick = o.nick;
   for (;;) {
@@ -249,8 +283,8 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       }
     }
     try {
-      await conn.join(nick);
-      break;
+      if (await joinOrInterrupt(conn.join(nick))) break;
+      return await end(0);
     } catch (err) {
       if (err instanceof JoinRefusedError) {
         screen.setStatus(undefined);
@@ -294,7 +328,8 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   const closed = conn.closed.then(() => undefined);
   const isClosed = () => conn!.state === "closed";
   while (!quitRequested && !isClosed()) {
-    const keys = await Promise.race([terminal.keys(), closed]);
+    const keys = await Promise.race([nextKeys(), closed]);
+    if (keys) pendingKeys = undefined;
     if (!keys) {
       if (!isClosed()) quitRequested = true; // input ended
       break;
