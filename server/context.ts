@@ -32,8 +32,13 @@ export interface ServerContext {
   readonly shuttingDown: boolean;
   /** Creates and registers the session for a new peer. */
   attach(peer: Peer): Session;
-  /** Registers a promise that settles when a transport connection has fully ended. */
-  track(ended: Promise<void>): void;
+  /**
+   * Registers a promise that settles when a transport connection has fully
+   * ended. With `remote`, the connection counts against the client limits
+   * until then, even after its session ended (a peer that never reads keeps
+   * its socket and buffers until the TCP connection is gone).
+   */
+  track(ended: Promise<void>, remote?: string): void;
   /** Resolves once every tracked connection has ended. */
   drained(): Promise<void>;
 }
@@ -59,8 +64,14 @@ export function createContext(
     get shuttingDown() {
       return isShuttingDown();
     },
-    track(ended) {
+    track(ended, remote) {
       live.add(ended);
+      if (remote !== undefined) {
+        const address = addressOf(remote);
+        admission.opened(address);
+        const release = () => admission.closed(address);
+        ended.then(release, release);
+      }
       ended.finally(() => live.delete(ended));
     },
     async drained() {
@@ -76,15 +87,11 @@ export function createContext(
           rateLimit: { burst: config.rateBurst, perSecond: config.ratePerSecond },
           onError: (code) => metrics.inc("wirechat_errors_total", 1, { code }),
           onClose: () => {
-            if (!connections.delete(conn)) return;
-            cancelDeadline();
-            admission.closed(address);
+            if (connections.delete(conn)) cancelDeadline();
           },
         }),
       };
-      const address = addressOf(peer.remote);
       connections.add(conn);
-      admission.opened(address);
       const cancelDeadline = armRegistrationDeadline(
         peer,
         config.registrationTimeout,

@@ -64,6 +64,8 @@ export interface Admission {
   closed(address: string): void;
   /** Open connections from `address`. */
   openFrom(address: string): number;
+  /** Open connections in total (sockets, including those whose session already ended). */
+  total(): number;
 }
 
 /**
@@ -82,6 +84,7 @@ export interface Admission {
 export function createAdmission(limits: AdmissionLimits, now: () => number = Date.now): Admission {
   const exempt = new Set(limits.exempt);
   const open = new Map<string, number>();
+  let total = 0;
   const rate = new Map<string, { tokens: number; last: number }>();
   const burst = limits.connectsPerMinute;
   const perMs = burst / 60_000;
@@ -112,14 +115,17 @@ export function createAdmission(limits: AdmissionLimits, now: () => number = Dat
       return undefined;
     },
     opened(address) {
+      total++;
       open.set(address, (open.get(address) ?? 0) + 1);
     },
     closed(address) {
+      total--;
       const n = (open.get(address) ?? 0) - 1;
       if (n > 0) open.set(address, n);
       else open.delete(address);
     },
     openFrom: (address) => open.get(address) ?? 0,
+    total: () => total,
   };
 }
 

@@ -75,14 +75,14 @@ export function listenRiftchat(ctx: ServerContext, hostname: string, port: numbe
         continue;
       }
       const remote = remoteOf(conn.remoteAddr);
-      const refusal = ctx.admission.check(addressOf(remote), ctx.connections.size);
+      const refusal = ctx.admission.check(addressOf(remote), ctx.admission.total());
       if (refusal !== undefined) {
         ctx.metrics.inc("wirechat_connections_refused_total", 1, { reason: refusal });
         log.warn("Refused a RiftChat connection from {remote}: {reason}", { remote, reason: refusal });
         ctx.track(refuse(conn, refusal === "connect_rate" ? "rate_limited" : "server_full"));
         continue;
       }
-      ctx.track(serveRiftchatConnection(conn, ctx));
+      ctx.track(serveRiftchatConnection(conn, ctx), remote);
     }
   })();
   let closed = false;

@@ -167,8 +167,11 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, SHUTDOWN_GRACE_MS));
     // Let clients complete their close handshakes before the listener goes.
-    await Promise.race([ctx.drained(), grace]);
-    await Promise.race([http.shutdown(), grace.then(() => abort.abort())]);
+    const drained = await Promise.race([ctx.drained().then(() => true), grace.then(() => false)]);
+    // Deno throws an uncaught BadResource when a shutdown in progress is aborted, so abort
+    // right away when a peer (one that never reads) is still holding its connection.
+    if (drained) await Promise.race([http.shutdown(), grace.then(() => abort.abort())]);
+    else abort.abort();
     clearTimeout(timer);
     await http.finished;
     log.info("Server stopped");

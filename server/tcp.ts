@@ -80,14 +80,14 @@ export function listenTcp(ctx: ServerContext, hostname: string, port: number): T
         continue;
       }
       const remote = remoteOf(conn.remoteAddr);
-      const refusal = ctx.admission.check(addressOf(remote), ctx.connections.size);
+      const refusal = ctx.admission.check(addressOf(remote), ctx.admission.total());
       if (refusal !== undefined) {
         ctx.metrics.inc("wirechat_connections_refused_total", 1, { reason: refusal });
         log.warn("Refused a TCP connection from {remote}: {reason}", { remote, reason: refusal });
         ctx.track(refuse(conn, refusal === "connect_rate" ? "rate_limited" : "server_full"));
         continue;
       }
-      ctx.track(serveTcpConnection(conn, ctx));
+      ctx.track(serveTcpConnection(conn, ctx), remote);
     }
   })();
   let closed = false;

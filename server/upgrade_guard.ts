@@ -57,7 +57,7 @@ export function createUpgradeGuard(ctx: ServerContext): UpgradeGuard {
       refused("origin", remote);
       return plain(403, "Origin not allowed\n");
     }
-    const reason = ctx.admission.check(addressOf(remote), ctx.connections.size);
+    const reason = ctx.admission.check(addressOf(remote), ctx.admission.total());
     if (reason === undefined) return undefined;
     refused(reason, remote);
     if (reason === "connect_rate") return plain(429, "Too many connections\n", { "retry-after": retryAfter });

@@ -99,7 +99,7 @@ export function acceptWebSocket(
   };
 
   const session = ctx.attach(peer);
-  ctx.track(new Promise((resolve) => socket.addEventListener("close", () => resolve(), { once: true })));
+  ctx.track(new Promise((resolve) => socket.addEventListener("close", () => resolve(), { once: true })), remote);
   socket.onopen = () => dialect.open(session, peer);
   socket.onmessage = (e) => {
     metrics.inc("wirechat_frames_in_total");

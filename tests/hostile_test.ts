@@ -252,7 +252,7 @@ Deno.test("hostile: 10 000 lines as fast as possible with flood control off all 
 });
 
 Deno.test("hostile: half-open connections are dropped by the heartbeat and the deadline", async () => {
-  await using t = await startTestServer({ idleTimeout: 1, registrationTimeout: 1 });
+  await using t = await startTestServer({ idleTimeout: 2, registrationTimeout: 1 });
   await using watcher = await join(t.url, "watcher");
   // A member whose machine vanished: never reads, never answers a ping.
   const ghost = await rawJoin(t.port, "ghost");
@@ -264,9 +264,9 @@ Deno.test("hostile: half-open connections are dropped by the heartbeat and the d
   // Meanwhile the room works.
   watcher.send("MSG still chatting");
   await watcher.until(/watcher: still chatting$/);
-  await watcher.until("SYS ghost left the chat!", 6000);
+  await watcher.until("SYS ghost left the chat!", 8000);
   const ms = performance.now() - t0;
-  assertOk(ms < 4000, `ghost dropped after ${ms} ms`);
+  assertOk(ms < 6000, `ghost dropped after ${ms} ms`);
   for (const s of silent) {
     await s.until("ERR Registration timeout");
     assertEquals(await ending(s), 1008);
@@ -274,7 +274,7 @@ Deno.test("hostile: half-open connections are dropped by the heartbeat and the d
   ghost.close();
   partial.close();
   await assertRecovered(t, watcher, "ghost", "fresh");
-  console.log(`half-open member dropped after ${ms.toFixed(0)} ms (idle timeout 1 s)`);
+  console.log(`half-open member dropped after ${ms.toFixed(0)} ms (idle timeout 2 s)`);
 });
 
 Deno.test("hostile: a reconnect storm stays bounded and leaves no ghosts", async () => {
@@ -308,8 +308,9 @@ Deno.test("hostile: a reconnect storm stays bounded and leaves no ghosts", async
   };
   await Promise.all(Array.from({ length: 10 }, (_, w) => worker(w)));
   assertEquals(accepted + limited + full, 400);
-  assertOk(accepted <= 199 && accepted >= 150, `accepted ${accepted}`);
-  assertOk(limited >= 200, `limited ${limited}`);
+  // 199 tokens were left; the bucket refills 200/min while the storm runs (well under 2 s here).
+  assertOk(accepted <= 199 + 7 && accepted >= 150, `accepted ${accepted}`);
+  assertOk(limited >= 400 - 199 - 7, `limited ${limited}`);
   // Every accepted member left exactly once, and nobody is left over.
   for (let w = 0; w < 10; w++) {
     for (let i = 0; i < 40; i++) {

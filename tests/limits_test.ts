@@ -21,7 +21,7 @@ Deno.test("limits: max clients total; the next one gets ERR Server full and clos
   // Room for one again once somebody leaves.
   await b.close();
   // b never joined, so there is no leave notice to await: watch the registry (bounded).
-  for (const deadline = Date.now() + 5000; t.server.context.connections.size > 1 && Date.now() < deadline;) {
+  for (const deadline = Date.now() + 5000; t.server.context.admission.total() > 1 && Date.now() < deadline;) {
     await new Promise((r) => setTimeout(r, 10));
   }
   await using d = await join(t.url, "dave");
