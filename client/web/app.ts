@@ -18,15 +18,13 @@ import {
   type StatusChange,
 } from "../connection.ts";
 import { type ClientCommand, nickKey, validateNick } from "../../protocol/mod.ts";
-import { localTime, socketUrlFor, titleFor } from "./format.ts";
+import { byId, el, storage } from "./dom.ts";
+import { socketUrlFor, titleFor } from "./format.ts";
 import { readComposer } from "./input.ts";
+import { createMessageList } from "./message_list.ts";
 import { createRoster } from "./roster.ts";
 import { createTypingThrottle, createTypingTracker, typingText } from "./typing.ts";
 
-/** Most lines kept in the message list; older ones are removed. A page may lower it with `data-max-lines` on the list. */
-export const MAX_SHOWN_LINES = 1000;
-/** Distance from the bottom, in px, within which new lines keep the list scrolled down. */
-const STICK_TO_BOTTOM_PX = 48;
 /** Automatic rejoins after a reload while the old session still holds the nick. */
 const AUTO_REJOIN_TRIES = 4;
 const AUTO_REJOIN_STEP_MS = 250;
@@ -34,31 +32,6 @@ const AUTO_REJOIN_STEP_MS = 250;
 const SESSION_NICK_KEY = "wirechat.session-nick";
 /** localStorage: the last nick used (prefills the form). */
 const LAST_NICK_KEY = "wirechat.last-nick";
-
-function byId<T extends HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`page is missing #${id}`);
-  return el as T;
-}
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string,
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function storage(kind: "local" | "session"): Storage | undefined {
-  try {
-    return kind === "local" ? globalThis.localStorage : globalThis.sessionStorage;
-  } catch {
-    return undefined; // storage disabled
-  }
-}
 
 const ui = {
   joinView: byId<HTMLElement>("join-view"),
@@ -92,62 +65,13 @@ let autoWhoPending = 0;
 let historyDivider: { label: string; shown: boolean } | undefined;
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
 
-// ---------------------------------------------------------------- rendering
-
 function isOwn(nick: string): boolean {
   return conn?.nick !== undefined && nickKey(nick) === nickKey(conn.nick);
 }
 
-function append(item: HTMLLIElement): void {
-  const list = ui.messages;
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < STICK_TO_BOTTOM_PX;
-  list.append(item);
-  const max = Number(list.dataset.maxLines) || MAX_SHOWN_LINES;
-  while (list.childElementCount > max) list.firstElementChild?.remove();
-  if (atBottom) list.scrollTop = list.scrollHeight;
-}
+const messages = createMessageList(ui.messages, isOwn);
 
-function timeEl(ts: string): HTMLTimeElement {
-  const t = el("time", undefined, localTime(ts));
-  t.dateTime = ts;
-  const d = new Date(ts);
-  if (!Number.isNaN(d.getTime())) t.title = d.toLocaleString();
-  return t;
-}
-
-/** A system, error or local line. */
-function systemLine(text: string, kind: "sys" | "err" = "sys", history = false): void {
-  const li = el("li", `line ${kind}${history ? " history" : ""}`);
-  li.append(el("span", "text", text));
-  append(li);
-}
-
-function divider(label: string): void {
-  const li = el("li", "divider", label);
-  li.setAttribute("role", "separator");
-  append(li);
-}
-
-function chatLine(ts: string, nick: string, text: string, history: boolean): void {
-  const li = el("li", `line msg${isOwn(nick) ? " own" : ""}${history ? " history" : ""}`);
-  li.dataset.nick = nick;
-  if (history) li.append(el("span", "sr-only", "History:"));
-  li.append(timeEl(ts), el("span", "nick", nick), el("span", "text", text));
-  append(li);
-}
-
-function pmLine(ts: string, from: string, to: string, text: string): void {
-  const li = el("li", "line pm");
-  const outgoing = isOwn(from);
-  li.dataset.from = from;
-  li.dataset.to = to;
-  li.append(
-    timeEl(ts),
-    el("span", "tag", outgoing ? `private to ${to}` : `private from ${from}`),
-    el("span", "text", text),
-  );
-  append(li);
-}
+// ---------------------------------------------------------------- rendering
 
 function renderPeople(): void {
   const items = roster.list().map((nick) => {
@@ -235,19 +159,19 @@ function onLine(info: LineInfo): void {
       return;
     case "notice":
       // The greeting is shown once, not again on every reconnect.
-      if (!info.reconnected || conn?.state === "connected") systemLine(ev.text);
+      if (!info.reconnected || conn?.state === "connected") messages.system(ev.text);
       return;
     case "join":
       roster.join(ev.nick);
       renderPeople();
-      systemLine(isOwn(ev.nick) ? `You joined as ${ev.nick}.` : `${ev.nick} joined the chat!`);
+      messages.system(isOwn(ev.nick) ? `You joined as ${ev.nick}.` : `${ev.nick} joined the chat!`);
       return;
     case "leave":
       roster.leave(ev.nick);
       typing.clear(ev.nick);
       renderPeople();
       renderTyping();
-      systemLine(`${ev.nick} left the chat!`);
+      messages.system(`${ev.nick} left the chat!`);
       return;
     case "rename":
       roster.rename(ev.from, ev.to);
@@ -260,21 +184,21 @@ function onLine(info: LineInfo): void {
       }
       renderPeople();
       renderTyping();
-      systemLine(`${ev.from} is now known as ${ev.to}`);
+      messages.system(`${ev.from} is now known as ${ev.to}`);
       return;
     case "msg":
       if (history && historyDivider && !historyDivider.shown) {
-        divider(historyDivider.label);
+        messages.divider(historyDivider.label);
         historyDivider.shown = true;
       }
       typing.clear(ev.nick);
       renderTyping();
-      chatLine(ev.ts, ev.nick, ev.text, history);
+      messages.chat(ev.ts, ev.nick, ev.text, history);
       return;
     case "pm":
       typing.clear(ev.from);
       renderTyping();
-      pmLine(ev.ts, ev.from, ev.to, ev.text);
+      messages.pm(ev.ts, ev.from, ev.to, ev.text);
       return;
     case "typing":
       if (isOwn(ev.nick)) return;
@@ -285,7 +209,7 @@ function onLine(info: LineInfo): void {
       roster.reset(ev.nicks);
       renderPeople();
       if (autoWhoPending > 0) autoWhoPending--;
-      else systemLine(`Online (${ev.nicks.length}): ${ev.nicks.join(", ")}`);
+      else messages.system(`Online (${ev.nicks.length}): ${ev.nicks.join(", ")}`);
       return;
     case "replay_start":
       historyDivider = {
@@ -294,23 +218,23 @@ function onLine(info: LineInfo): void {
       };
       return;
     case "replay_end":
-      if (historyDivider?.shown) divider("Now");
+      if (historyDivider?.shown) messages.divider("Now");
       historyDivider = undefined;
       return;
     case "error":
-      systemLine(info.line.slice(4), "err");
+      messages.system(info.line.slice(4), "err");
       return;
     case "pong":
-      systemLine(ev.token ? `Pong ${ev.token}` : "Pong");
+      messages.system(ev.token ? `Pong ${ev.token}` : "Pong");
       return;
     case "version":
-      systemLine(`Server version ${ev.version}`);
+      messages.system(`Server version ${ev.version}`);
       return;
     case "shutdown":
-      systemLine("The server is shutting down.", "err");
+      messages.system("The server is shutting down.", "err");
       return;
     case "unknown":
-      systemLine(ev.line);
+      messages.system(ev.line);
       return;
   }
 }
@@ -324,13 +248,13 @@ function onStatus(change: StatusChange): void {
       storage("session")?.setItem(SESSION_NICK_KEY, change.nick);
       storage("local")?.setItem(LAST_NICK_KEY, change.nick);
       showChat(change.nick);
-      if (change.reconnected) systemLine("Reconnected.");
+      if (change.reconnected) messages.system("Reconnected.");
       autoWhoPending++;
       conn?.send({ type: "who" });
       return;
     case "reconnecting":
       setStatus("reconnecting", `Reconnecting in ${Math.ceil(change.delayMs / 1000)} s…`);
-      if (change.attempt === 1) systemLine(`Connection lost: ${change.reason}. Reconnecting…`, "err");
+      if (change.attempt === 1) messages.system(`Connection lost: ${change.reason}. Reconnecting…`, "err");
       roster.reset([]);
       typing.active(Infinity);
       renderPeople();
@@ -338,7 +262,7 @@ function onStatus(change: StatusChange): void {
       return;
     case "closed":
       setStatus("closed", "Disconnected");
-      if (change.error) systemLine(`Disconnected: ${change.error}`, "err");
+      if (change.error) messages.system(`Disconnected: ${change.error}`, "err");
       conn = undefined;
       // After an unrequested end the tab does not rejoin on reload.
       storage("session")?.removeItem(SESSION_NICK_KEY);
@@ -353,7 +277,7 @@ async function join(nick: string, tries = 1): Promise<void> {
   if (validateNick(nick) === undefined) return showJoin("Nicknames are 1–20 characters with no spaces.");
   ui.joinButton.disabled = true;
   ui.joinError.textContent = "";
-  ui.messages.replaceChildren();
+  messages.clear();
   roster.reset([]);
   renderPeople();
   const c = createConnection({ url: socketUrlFor(location), onLine, onStatus });
@@ -388,7 +312,7 @@ function send(commands: ClientCommand[]): boolean {
       return true;
     }
     if (!conn?.send(cmd)) {
-      systemLine("Not connected: your message was not sent. It is still in the box.", "err");
+      messages.system("Not connected: your message was not sent. It is still in the box.", "err");
       return false;
     }
   }
@@ -408,7 +332,7 @@ async function leave(): Promise<void> {
 function submitComposer(): void {
   const result = readComposer(ui.input.value, pmTo);
   if ("hint" in result) {
-    systemLine(result.hint);
+    messages.system(result.hint);
     return;
   }
   if (result.commands.length === 0) return;
