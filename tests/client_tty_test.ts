@@ -177,9 +177,11 @@ Deno.test("tty: prompts like the original, re-prompts a refused nickname, /nick 
     await waitScreen("the nickname prompt again", (r) => r.at(-1) === "Nickname:");
     await typeLine("a b");
     await waitScreen("an invalid nickname", (r) => r.some((l) => l.includes("Invalid nickname. Choose another")));
-    await typeLine("alice");
+    // The nickname and a first message typed ahead in one go: the message is sent once joined.
+    await tmux("send-keys", "-t", SESSION, "alice", "Enter", "typed ahead", "Enter");
     await waitScreen("the chat prompt", (r) => r.at(-1) === "alice>");
     await bob.until("SYS alice joined the chat!");
+    await bob.until(/ alice: typed ahead$/);
 
     await typeLine("/nick alicia");
     await bob.until("SYS alice is now known as alicia");
@@ -202,11 +204,14 @@ Deno.test("tty: prompts like the original, re-prompts a refused nickname, /nick 
     await waitScreen("who", (r) => r.some((l) => l.endsWith("Online (2): alicia, bob")));
     await typeLine("/history 5");
     const rows = await waitScreen("history", (r) => r.some((l) => l.includes("end of history")));
-    const at = rows.findIndex((l) => l.includes("──── history (1) ────"));
+    const at = rows.findIndex((l) => l.includes("──── history (2) ────"));
     assertOk(
-      at >= 0 && rows[at + 1].endsWith(" bob: hi all") && rows[at + 2].includes("end of history"),
+      at >= 0 && rows[at + 1].endsWith(" bob: hi all") && rows[at + 2].endsWith(" alice: typed ahead") &&
+        rows[at + 3].includes("end of history"),
       rows.join("\n"),
     );
+    assertEquals(count(rows, /Welcome to Wirechat/), 1, "greeting once, not per nickname attempt");
+    assertEquals(count(rows, /Nickname already in use/), 1, "the refusal once, with the re-prompt");
 
     // A multi-line paste becomes one message per line.
     await tmux("set-buffer", "-b", "paste", "first pasted\nsecond pasted\n");

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { nickKey, type ServerEvent } from "../../protocol/mod.ts";
+import { type ErrorCode, nickKey, type ServerEvent } from "../../protocol/mod.ts";
 import {
   type Connection,
   createConnection,
@@ -44,6 +44,8 @@ export interface InteractiveOptions {
   backoff?: { initialMs?: number; maxMs?: number };
 }
 
+const NICK_REFUSALS: ReadonlySet<ErrorCode> = new Set(["invalid_nick", "nick_in_use", "expected_nick"]);
+
 /** Section markers around a replay. */
 export const REPLAY_HEADER = "──── earlier messages ────";
 /** End of a replay block. */
@@ -63,7 +65,10 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   function nextKeys(): Promise<Key[] | undefined> {
     return pendingKeys ??= terminal.keys();
   }
+  // Keys read but not yet handled (typed ahead of a prompt's Enter).
+  let typedAhead: Key[] = [];
   async function takeKeys(): Promise<Key[] | undefined> {
+    if (typedAhead.length) return typedAhead.splice(0);
     const keys = await nextKeys();
     pendingKeys = undefined;
     return keys;
@@ -75,10 +80,11 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     for (;;) {
       const keys = await takeKeys();
       if (!keys) return undefined;
-      for (const key of keys) {
+      for (const [i, key] of keys.entries()) {
         const r = editor.apply(key);
         if (r.quit) return undefined;
         if (r.submitted !== undefined) {
+          typedAhead = keys.slice(i + 1);
           screen.print(`${question}${safeText(r.submitted)}`);
           return r.submitted.trim();
         }
@@ -125,6 +131,8 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   let joinHeaderPending = false;
   let joinHeaderShown = false;
   let closedError: string | undefined;
+  let greetingSeen = false; // set while the first greeting arrives
+  let greetingShown = false; // true once a join attempt ended
 
   function ctx(): RenderContext {
     return { style, ownNick: conn?.nick, now: new Date() };
@@ -174,8 +182,15 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
         if (nickKey(ev.to) === nickKey(conn?.nick ?? "")) screen.setPrompt(promptFor(ev.to));
         break;
       case "notice":
-        // On a reconnect the greeting is noise; the status line already said what happens.
-        if (info.reconnected && conn?.state !== "connected") return;
+        // The greeting once: not again on a reconnect or after a refused nickname.
+        if (conn?.state !== "connected") {
+          if (info.reconnected || greetingShown) return;
+          greetingSeen = true;
+        }
+        break;
+      case "error":
+        // A refused nickname is explained by the re-prompt.
+        if (conn?.state === "connecting" && NICK_REFUSALS.has(ev.code)) return;
         break;
       case "join":
         if (info.reconnected && conn?.state !== "connected") return; // our own rejoin: announced below
@@ -258,10 +273,19 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     const done = joining.then(() => "joined" as const);
     done.catch(() => {}); // the race below rethrows; an abandoned join may still reject later
     for (;;) {
-      const r = await Promise.race([done, nextKeys()]);
+      const ahead = typedAhead.length > 0;
+      const r = ahead ? typedAhead.splice(0) : await Promise.race([done, nextKeys()]);
       if (r === "joined") return true;
-      pendingKeys = undefined;
-      for (const key of r ?? [{ type: "interrupt" } as Key]) {
+      if (!ahead) pendingKeys = undefined;
+      const keys = r ?? [{ type: "interrupt" } as Key];
+      for (const [i, key] of keys.entries()) {
+        if (key.type === "enter") {
+          // A line typed ahead is sent once joined: keep it and the rest for the chat loop.
+          typedAhead = keys.slice(i);
+          screen.refresh();
+          await joining;
+          return true;
+        }
         if (editor.apply(key).quit) {
           conn!.close();
           await joining.catch(() => {});
@@ -283,12 +307,16 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       }
     }
     try {
-      if (await joinOrInterrupt(conn.join(nick))) break;
+      const joining = conn.join(nick);
+      const joined = await joinOrInterrupt(joining).finally(() => greetingShown = greetingSeen);
+      if (joined) break;
       return await end(0);
     } catch (err) {
       if (err instanceof JoinRefusedError) {
         screen.setStatus(undefined);
         screen.print(localLine(`${err.message}. Choose another nickname.`, ctx()));
+        typedAhead = []; // meant for the chat, not for the next prompt
+        editor.set("");
         nick = undefined;
         continue;
       }
@@ -328,8 +356,9 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   const closed = conn.closed.then(() => undefined);
   const isClosed = () => conn!.state === "closed";
   while (!quitRequested && !isClosed()) {
-    const keys = await Promise.race([nextKeys(), closed]);
-    if (keys) pendingKeys = undefined;
+    const ahead = typedAhead.length > 0;
+    const keys = ahead ? typedAhead.splice(0) : await Promise.race([nextKeys(), closed]);
+    if (keys && !ahead) pendingKeys = undefined;
     if (!keys) {
       if (!isClosed()) quitRequested = true; // input ended
       break;
