@@ -225,3 +225,34 @@ Deno.test("Redis stops and restarts: clear notices, refusals, recovery, nothing 
   assertEquals(spurious, [], "no live member announced as gone after the outage");
   assertEquals(alice.lines.filter((l) => l === "SYS carl left the chat!").length, 1, "carl left once");
 });
+
+Deno.test("a node frozen longer than the TTL is declared dead; on resuming its members are removed and may rejoin", async () => {
+  await using redis = await startRedis();
+  await using b = await startTestServer({ redis: redis.url, redisNodeTtl: TTL_MS });
+  await using bob = await join(b.url, "bob");
+  const logDir = await Deno.makeTempDir({ prefix: "wirechat-node-" });
+  try {
+    await using node = await spawnNode(["--redis", redis.url, "--redis-node-ttl", String(TTL_MS), "--log-dir", logDir]);
+    await using dave = await join(node.url, "dave");
+    await bob.expect("SYS dave joined the chat!");
+
+    node.proc.kill("SIGSTOP");
+    try {
+      await bob.expect("SYS dave left the chat!", TTL_MS + TTL_MS / 3 + 3000);
+    } finally {
+      node.proc.kill("SIGCONT");
+    }
+    await dave.until("SYS You were removed from the room (this server lost contact with it)");
+    assertEquals((await dave.closed).code, 1013, "close code of a removed member");
+
+    await using again = await join(node.url, "dave");
+    await bob.expect("SYS dave joined the chat!");
+    again.send("MSG back");
+    await bob.expect(/^MSG \[[^\]]+\] dave: back$/);
+    bob.send("WHO");
+    await bob.expect("SYS Online (2): bob, dave");
+    assertEquals(bob.lines.filter((l) => l === "SYS dave left the chat!").length, 1, "one leave notice");
+  } finally {
+    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+  }
+});
