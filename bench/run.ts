@@ -253,6 +253,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
     }
     const failed = joins.reduce((n, j) => n + j.failed, 0);
     const joined = o.clients - failed;
+    if (joined === 0) throw new Error(`no client joined: ${joins.flatMap((j) => j.failures).slice(0, 3).join("; ")}`);
     progress(
       `${joined} joined${failed ? `, ${failed} failed` : ""}; load for ${o.warmupS} s warm-up + ${o.durationS} s`,
     );

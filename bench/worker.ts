@@ -159,9 +159,7 @@ export function createWorkerClients(
   function markReady(c: Client) {
     if (c.ready || !c.joined || c.replayed < setup.history) return;
     c.ready = true;
-    const t = clock() - c.t0;
-    joinMs.push(t);
-    if (setup.history > 0) replayMs.push(t);
+    joinMs.push(clock() - c.t0);
     if (c.spec.stall) c.socket!.pause();
     onReady();
   }
@@ -199,7 +197,7 @@ export function createWorkerClients(
       k += 5;
       const kind = buf[k];
       if (kind === 104) { // "h": a seeded history line
-        c.replayed++;
+        if (++c.replayed === setup.history) replayMs.push(at - c.t0);
         return markReady(c);
       }
       if (kind === 98) { // "b": a barrier (servers that do not announce joins)
