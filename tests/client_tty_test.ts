@@ -5,7 +5,7 @@
  * any line twice. Each tmux call is bounded; the tmux server (own socket) is
  * killed at the end.
  */
-import { REPLAY_FOOTER, REPLAY_HEADER } from "../client/terminal/interactive.ts";
+import { REPLAY_FOOTER, REPLAY_HEADER } from "../client/terminal/chat_view.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
 import { startLegacyServer } from "./legacy_server.ts";

@@ -6,27 +6,18 @@
  *
  * @module
  */
-import { type ErrorCode, nickKey, type ServerEvent } from "../../protocol/mod.ts";
-import {
-  type Connection,
-  createConnection,
-  JoinRefusedError,
-  type LineInfo,
-  type StatusChange,
-} from "../connection.ts";
+import { type Connection, createConnection, JoinRefusedError } from "../connection.ts";
 import { DEFAULT_HOST, DEFAULT_PORT, parsePort, urlFor } from "./args.ts";
 import { createLineEditor } from "./editor.ts";
-import { closedSentence, describeFailure, shortReason } from "./errors.ts";
+import { createChatView } from "./chat_view.ts";
+import { closedSentence, describeFailure } from "./errors.ts";
 import { helpLines, parseInput } from "./input.ts";
-import { localLine, type RenderContext, renderEvent, safeText, systemLine, typingText } from "./render.ts";
+import { localLine, type RenderContext, safeText } from "./render.ts";
 import { createScreen } from "./screen.ts";
 import type { Style } from "./style.ts";
 import type { Key } from "./keys.ts";
 import type { Terminal } from "./tty.ts";
 import { createTypingThrottle } from "./typing.ts";
-
-/** How long a "… is typing" stays up after the last TYPING (relayed at most every 2 s). */
-export const TYPING_SHOW_MS = 3_500;
 
 /** What interactive mode runs with. */
 export interface InteractiveOptions {
@@ -44,13 +35,6 @@ export interface InteractiveOptions {
   backoff?: { initialMs?: number; maxMs?: number };
 }
 
-const NICK_REFUSALS: ReadonlySet<ErrorCode> = new Set(["invalid_nick", "nick_in_use", "expected_nick"]);
-
-/** Section markers around a replay. */
-export const REPLAY_HEADER = "──── earlier messages ────";
-/** End of a replay block. */
-export const REPLAY_FOOTER = "──── live ────";
-
 /** Runs interactive mode; resolves to the exit code. */
 export async function runInteractive(o: InteractiveOptions): Promise<number> {
   const { terminal, style } = o;
@@ -59,6 +43,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   const stopResize = terminal.onResize(() => screen.refresh());
   let quitRequested = false;
   let conn: Connection | undefined = undefined;
+  const ctx = (): RenderContext => ({ style, ownNick: conn?.nick, now: new Date() });
 
   // One read of the terminal at a time; a read that lost a race is kept for the next one.
   let pendingKeys: Promise<Key[] | undefined> | undefined;
@@ -123,146 +108,16 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     url = urlFor(host, port);
   }
 
-  // 2. The chat state the callbacks below update.
-  const typers = new Map<string, { nick: string; until: number }>();
-  let typingTimer: ReturnType<typeof setTimeout> | undefined;
+  // 2. The chat view and the connection.
+  const view = createChatView({ screen, style, url, conn: () => conn });
   const typingThrottle = createTypingThrottle();
-  let capability: "probing" | "v1" | "legacy" = "probing";
-  let joinHeaderPending = false;
-  let joinHeaderShown = false;
-  let closedError: string | undefined;
-  let greetingSeen = false; // set while the first greeting arrives
-  let greetingShown = false; // true once a join attempt ended
-
-  function ctx(): RenderContext {
-    return { style, ownNick: conn?.nick, now: new Date() };
-  }
-
-  function refreshTyping(): void {
-    const now = Date.now();
-    for (const [k, t] of typers) if (t.until <= now) typers.delete(k);
-    const text = typingText([...typers.values()].map((t) => t.nick));
-    screen.setTyping(text);
-    if (typingTimer !== undefined) clearTimeout(typingTimer);
-    typingTimer = undefined;
-    if (typers.size) {
-      const next = Math.min(...[...typers.values()].map((t) => t.until)) - now;
-      typingTimer = setTimeout(refreshTyping, Math.max(10, next));
-    }
-  }
-
-  function onEvent(info: LineInfo, ev: ServerEvent | { type: "unknown"; line: string }): void {
-    const c = ctx();
-    // The capability probe (VERSION after joining): its answer is not shown.
-    if (capability === "probing" && conn?.state === "connected") {
-      if (ev.type === "version") {
-        capability = "v1";
-        return;
-      }
-      if (ev.type === "error" && (ev.code === "expected_msg" || ev.code === "unknown_command")) {
-        capability = "legacy";
-        return;
-      }
-    }
-    switch (ev.type) {
-      case "prompt":
-        return;
-      case "typing":
-        if (nickKey(ev.nick) !== nickKey(conn?.nick ?? "")) {
-          typers.set(nickKey(ev.nick), { nick: ev.nick, until: Date.now() + TYPING_SHOW_MS });
-          refreshTyping();
-        }
-        return;
-      case "msg":
-      case "leave":
-        if (typers.delete(nickKey(ev.nick))) refreshTyping();
-        break;
-      case "rename":
-        if (typers.delete(nickKey(ev.from))) refreshTyping();
-        if (nickKey(ev.to) === nickKey(conn?.nick ?? "")) screen.setPrompt(promptFor(ev.to));
-        break;
-      case "notice":
-        // The greeting once: not again on a reconnect or after a refused nickname.
-        if (conn?.state !== "connected") {
-          if (info.reconnected || greetingShown) return;
-          greetingSeen = true;
-        }
-        break;
-      case "error":
-        // A refused nickname is explained by the re-prompt.
-        if (conn?.state === "connecting" && NICK_REFUSALS.has(ev.code)) return;
-        break;
-      case "join":
-        if (info.reconnected && conn?.state !== "connected") return; // our own rejoin: announced below
-        break;
-      case "replay_start":
-        if (info.replay === "history") {
-          screen.print(`  ${style.dim(`──── history (${ev.count}) ────`)}`);
-        } else {
-          joinHeaderPending = true;
-          joinHeaderShown = false;
-        }
-        return;
-      case "replay_end":
-        if (info.replay === "history") {
-          screen.print(`  ${style.dim("──── end of history ────")}`);
-        } else {
-          if (joinHeaderShown) screen.print(`  ${style.dim(REPLAY_FOOTER)}`);
-          if (info.reconnected) {
-            const missed = joinHeaderShown ? "missed messages shown above" : "no missed messages";
-            screen.print(systemLine(`Back in the chat; ${missed}.`, c));
-          }
-          joinHeaderPending = false;
-        }
-        return;
-    }
-    if (ev.type === "msg" && info.replay === "join" && joinHeaderPending) {
-      joinHeaderPending = false;
-      joinHeaderShown = true;
-      screen.print(`  ${style.dim(REPLAY_HEADER)}`);
-    }
-    const line = renderEvent(ev, c);
-    if (line !== undefined) screen.print(line);
-  }
-
-  function promptFor(nick: string): string {
-    return `${style.bold(safeText(nick, 64))}> `;
-  }
-
-  function onStatus(s: StatusChange): void {
-    switch (s.status) {
-      case "connecting":
-        screen.setStatus(`Connecting to ${url}…`);
-        return;
-      case "connected":
-        screen.setStatus(undefined);
-        screen.setPrompt(promptFor(s.nick));
-        if (s.reconnected) screen.print(systemLine(`Reconnected as ${safeText(s.nick, 64)}.`, ctx()));
-        capability = "probing";
-        conn?.send({ type: "version" });
-        return;
-      case "reconnecting": {
-        typers.clear();
-        refreshTyping();
-        const secs = (s.delayMs / 1000).toFixed(1);
-        screen.setStatus(
-          `Disconnected (${shortReason(s.reason)}). Reconnecting in ${secs} s, attempt ${s.attempt}… Ctrl-C quits.`,
-        );
-        return;
-      }
-      case "closed":
-        closedError = s.error;
-        screen.setStatus(undefined);
-        return;
-    }
-  }
 
   conn = createConnection({
     url,
     createSocket: o.createSocket,
     backoff: o.backoff,
-    onLine: (info) => onEvent(info, info.event),
-    onStatus,
+    onLine: view.onLine,
+    onStatus: view.onStatus,
   });
 
   /**
@@ -308,7 +163,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     }
     try {
       const joining = conn.join(nick);
-      const joined = await joinOrInterrupt(joining).finally(() => greetingShown = greetingSeen);
+      const joined = await joinOrInterrupt(joining).finally(() => view.joinAttemptEnded());
       if (joined) break;
       return await end(0);
     } catch (err) {
@@ -349,7 +204,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   }
 
   function maybeSendTyping(): void {
-    if (capability !== "v1" || conn!.state !== "connected") return;
+    if (view.capability !== "v1" || conn!.state !== "connected") return;
     if (typingThrottle.shouldSend(editor.text)) conn!.send({ type: "typing" });
   }
 
@@ -373,11 +228,11 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     }
     screen.refresh();
   }
-  if (typingTimer !== undefined) clearTimeout(typingTimer);
+  view.stop();
   if (quitRequested) {
     await conn.quit();
     return await end(0);
   }
   await conn.closed;
-  return await end(1, closedSentence(closedError ?? "connection lost"));
+  return await end(1, closedSentence(view.closedError ?? "connection lost"));
 }
