@@ -136,6 +136,14 @@ Deno.test("replay survives a node restart; leave notices cross nodes once", asyn
   await bob.expect("SYS carol joined the chat!");
   bob.send("WHO");
   await bob.expect("SYS Online (2): bob, carol");
+
+  // The replay bound is per node, at its edge: a node with --replay 2 replays the newest two.
+  await using small = await startTestServer({ ...shared, replay: 2 });
+  await using erin = await join(small.url, "erin");
+  await erin.expect("SYS Replay start (2 messages)");
+  assertEquals(await msgs(erin, 2), sent.slice(1), "the newest two");
+  await erin.expect("SYS Replay end");
+  await bob.expect("SYS erin joined the chat!");
   if (bob.lines.filter((l) => l === "SYS alice left the chat!").length !== 1) throw new Error("one leave notice");
 });
 
