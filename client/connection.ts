@@ -94,8 +94,13 @@ export const QUIT_TIMEOUT_MS = 2_000;
 /** Most recent public messages remembered for de-duplicating a replay. */
 export const DEDUPE_MEMORY = 10_000;
 
-/** Refusals of our nickname while rejoining (a ghost of the old session) tolerated before giving up. */
-export const MAX_REJOIN_REFUSALS = 5;
+/**
+ * Refusals of our nickname while rejoining tolerated before giving up: after
+ * a silent network drop the server may hold the old session (a ghost) until
+ * its idle timeout (60 s by default); with the default backoff ten attempts
+ * span about 90 s.
+ */
+export const MAX_REJOIN_REFUSALS = 10;
 
 /** Close codes after which no reconnect is tried: a kick or other moderation (4000–4999). */
 export function isFinalCloseCode(code: number): boolean {

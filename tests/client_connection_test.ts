@@ -220,3 +220,27 @@ Deno.test("frames: a batch frame is split into lines; without the subprotocol a 
     await server.finished;
   }
 });
+
+Deno.test("reconnect: a nickname still held (a ghost) is retried with backoff until it is free", async () => {
+  const logDir = await Deno.makeTempDir({ prefix: "wirechat-client-test-" });
+  try {
+    const first = await startTestServer({ logDir });
+    const port = first.port;
+    // Fixed jitter: attempts after 300 ms, 600 ms, 1200 ms…
+    const r = recorder(first.url, { backoff: { initialMs: 600, maxMs: 2000 }, random: () => 0 });
+    await r.conn.join("alice");
+    await first[Symbol.asyncDispose]();
+    await using second = await startTestServer({ logDir, port });
+    const ghost = await join(second.url, "alice");
+    await r.waitFor(
+      "a refused rejoin",
+      () => r.statuses.some((s) => s.status === "reconnecting" && /still held/.test(s.reason)),
+    );
+    await ghost.close();
+    await r.waitFor("rejoined", () => r.statuses.filter((s) => s.status === "connected").length === 2);
+    assertEquals(r.conn.nick, "alice");
+    await r.conn.quit();
+  } finally {
+    await Deno.remove(logDir, { recursive: true });
+  }
+});
