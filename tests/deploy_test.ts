@@ -262,6 +262,10 @@ function withCerts(site: string, certs: Certs): string {
           assertEquals(redirect.status, 301);
           assertEquals(redirect.headers.get("location"), `https://127.0.0.1/x`);
 
+          const metrics = await fetch(`${origin}/metrics`, { client });
+          await metrics.body?.cancel();
+          assertEquals(metrics.status, 404, "metrics are not public");
+
           const page = await fetch(`${origin}/`, { client });
           assertEquals(page.status, 200);
           assertMatch(page.headers.get("content-type") ?? "", /^text\/html/);
