@@ -42,6 +42,11 @@ export const MIN_HISTORY_CAP = 1000;
 export const DEFAULT_REDIS_START_TIMEOUT_MS = 10_000;
 /** How long shutdown waits for in-flight Redis writes (leave notices). */
 export const CLOSE_WAIT_MS = 1000;
+/**
+ * Longest wait for a published event to come back through this node's reader
+ * (the reply to the command waits for it); a slower round trip answers `ERR`.
+ */
+export const APPLY_WAIT_MS = 30_000;
 /** Pause before retrying outbox writes that failed while the link looked up. */
 const OUTBOX_RETRY_MS = 500;
 
@@ -197,7 +202,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     if (id === "absent") throw new ProtocolError("unavailable", "you are no longer in the room, please reconnect");
     if (typeof id !== "string" || id === "gone" || !reader) return;
     try {
-      await reader.applied(id, commandTimeoutMs * 2);
+      await reader.applied(id, APPLY_WAIT_MS);
     } catch (err) {
       refuse(err);
     }

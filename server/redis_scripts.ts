@@ -78,7 +78,7 @@ return 1`,
 
 /**
  * Appends one event to the total order, keeping presence in step with it:
- * a join or rename sets the member's nick in the node's members hash; a
+ * a join (or a present member's rename) sets the member's nick in the node's members hash; a
  * leave removes it and releases the member's nick, and is dropped when the
  * member is already gone (so a leave is announced exactly once, whoever
  * announces it); any other event from a member who is not present is
@@ -106,10 +106,12 @@ if kind == 'leave' then
       redis.call('HDEL', KEYS[4], ARGV[9])
     end
   end
-elseif kind == 'join' or kind == 'rename' then
+elseif kind == 'join' then
   redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 elseif redis.call('HEXISTS', KEYS[3], ARGV[3]) == 0 then
   return 'absent'
+elseif kind == 'rename' then
+  redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[1])
 if kind == 'msg' then
