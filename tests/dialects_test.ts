@@ -461,3 +461,14 @@ Deno.test("wschat: a member named system cannot pose as the server", async () =>
     contents: "alice is now known as bob",
   });
 });
+
+Deno.test("riftchat: the client limits apply; a refused client gets a notice, then the connection closes", async () => {
+  await using t = await startTestServer({ riftchatPort: 0, maxClients: 1 });
+  await using line = await join(t.url, "only");
+  const refused = await connectRift(t.server.riftchatAddr!.port);
+  assertEquals(riftMessage(await refused.next()), { username: RIFT_SYSTEM, message: "Server full" });
+  await refused.closed;
+  await refused.close();
+  line.send("WHO");
+  await line.expect("SYS Online (1): only");
+});
