@@ -96,8 +96,9 @@ export function createRoom(options: RoomOptions): Room {
   const isLocal = (m: MemberRef) => m.node === bus.node;
 
   function deliver(event: ServerEvent, except?: number) {
-    for (const [id, member] of members) {
-      if (id !== except) member.peer.send(event);
+    // values(), not entries(): no [key, value] pair per recipient on the fan-out path.
+    for (const member of members.values()) {
+      if (member.peer.id !== except) member.peer.send(event);
     }
   }
 
