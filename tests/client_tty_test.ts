@@ -213,11 +213,12 @@ Deno.test("tty: prompts like the original, re-prompts a refused nickname, /nick 
     assertEquals(count(rows, /Welcome to Wirechat/), 1, "greeting once, not per nickname attempt");
     assertEquals(count(rows, /Nickname already in use/), 1, "the refusal once, with the re-prompt");
 
-    // A multi-line paste becomes one message per line.
-    await tmux("set-buffer", "-b", "paste", "first pasted\nsecond pasted\n");
+    // A multi-line paste becomes one message per line, paced so that none is refused by flood control.
+    const pasted = Array.from({ length: 32 }, (_, i) => `pasted line ${i + 1}`);
+    await tmux("set-buffer", "-b", "paste", pasted.join("\n") + "\n");
     await tmux("paste-buffer", "-b", "paste", "-t", SESSION);
-    await bob.until(/ alicia: first pasted$/);
-    await bob.expect(/ alicia: second pasted$/);
+    for (const line of pasted) await bob.until(new RegExp(` alicia: ${line}$`), 10_000);
+    assertOk(!(await transcript()).some((l) => l.includes("Slow down")), "a pasted line hit the rate limit");
 
     await tmux("send-keys", "-t", SESSION, "C-d");
     await bob.until("SYS alicia left the chat!");

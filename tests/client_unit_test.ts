@@ -9,7 +9,8 @@ import { createLineEditor, MAX_INPUT_HISTORY } from "../client/terminal/editor.t
 import { describeFailure, shortReason } from "../client/terminal/errors.ts";
 import { parseInput } from "../client/terminal/input.ts";
 import { createKeyDecoder, type Key } from "../client/terminal/keys.ts";
-import { createLineReader, createPacer, MAX_PIPE_LINE } from "../client/terminal/pipe.ts";
+import { createPacer, createSendQueue } from "../client/terminal/pacer.ts";
+import { createLineReader, MAX_PIPE_LINE } from "../client/terminal/pipe.ts";
 import {
   formatTime,
   MAX_SHOWN_CODE_POINTS,
@@ -314,4 +315,36 @@ Deno.test("typing throttle: at most once per TYPING_INTERVAL_MS, never for comma
   t += 1;
   assertEquals(th.shouldSend("hel"), true);
   assertEquals(th.shouldSend("hell"), false);
+});
+
+Deno.test("send queue: in order through the pacer; an unsent command hands back its line and all after it", async () => {
+  const sent: string[] = [];
+  const unsent: string[] = [];
+  let connected = true;
+  let release = Promise.withResolvers<void>();
+  const gate = async () => {
+    await release.promise;
+  };
+  const q = createSendQueue(
+    (cmd) => {
+      if (!connected) return false;
+      sent.push(cmd.type === "msg" ? cmd.text : cmd.type);
+      return true;
+    },
+    (line) => unsent.push(line),
+    gate,
+  );
+  q.push({ type: "msg", text: "a" }, "a");
+  q.push({ type: "msg", text: "b" }, "b");
+  assertEquals([sent, q.size], [[], 2]);
+  release.resolve();
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(sent, ["a", "b"]);
+  release = Promise.withResolvers<void>();
+  connected = false;
+  q.push({ type: "msg", text: "c" }, "c");
+  q.push({ type: "who" }, "/who");
+  release.resolve();
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals([sent, unsent, q.size], [["a", "b"], ["c", "/who"], 0]);
 });

@@ -13,6 +13,7 @@ import { createChatView } from "./chat_view.ts";
 import { closedSentence, describeFailure } from "./errors.ts";
 import { helpLines, parseInput } from "./input.ts";
 import { localLine, type RenderContext, safeText } from "./render.ts";
+import { createSendQueue } from "./pacer.ts";
 import { createScreen } from "./screen.ts";
 import type { Style } from "./style.ts";
 import type { Key } from "./keys.ts";
@@ -180,7 +181,14 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   }
   screen.print(localLine("Type a message and press Enter. /help lists the commands.", ctx()));
 
-  // 4. The chat loop.
+  // 4. The chat loop. Lines go out paced, so a long paste is not cut by flood control.
+  const outgoing = createSendQueue((cmd) => conn!.send(cmd), (line) => {
+    screen.print(localLine(`Not connected; not sent: ${safeText(line, 200)}`, ctx()));
+    if (editor.text === "") {
+      editor.set(line);
+      screen.refresh();
+    }
+  });
   function submit(line: string): void {
     const action = parseInput(line);
     switch (action.kind) {
@@ -196,10 +204,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
         quitRequested = true;
         return;
       case "send":
-        if (!conn!.send(action.cmd)) {
-          screen.print(localLine(`Not connected; not sent: ${safeText(line, 200)}`, ctx()));
-          if (editor.text === "") editor.set(line);
-        }
+        outgoing.push(action.cmd, line);
     }
   }
 
@@ -230,6 +235,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   }
   view.stop();
   if (quitRequested) {
+    outgoing.clear();
     await conn.quit();
     return await end(0);
   }

@@ -10,11 +10,8 @@ import { HARD_FRAME_CAP, neutralize } from "../../protocol/mod.ts";
 import { type Connection, createConnection } from "../connection.ts";
 import { closedSentence, describeFailure } from "./errors.ts";
 import { parseInput } from "./input.ts";
+import { createPacer } from "./pacer.ts";
 
-/** Lines sent at once before pacing starts (below the server's default burst of 30). */
-export const PIPE_BURST = 20;
-/** Sustained lines per second sent in pipe mode (below the server's default 10/s). */
-export const PIPE_LINES_PER_SECOND = 8;
 /** Longest input line accepted, in UTF-16 code units; longer lines are skipped with a note on stderr. */
 export const MAX_PIPE_LINE = HARD_FRAME_CAP;
 
@@ -78,24 +75,6 @@ export function createLineReader(input: ReadableStream<Uint8Array>, max = MAX_PI
       ended = true;
       await reader.cancel().catch(() => {});
     },
-  };
-}
-
-/** A token bucket: `take()` resolves when one more line may be sent. */
-export function createPacer(burst = PIPE_BURST, perSecond = PIPE_LINES_PER_SECOND, now = () => performance.now()) {
-  let tokens = burst;
-  let last = now();
-  return async function take(): Promise<void> {
-    for (;;) {
-      const t = now();
-      tokens = Math.min(burst, tokens + ((t - last) * perSecond) / 1000);
-      last = t;
-      if (tokens >= 1) {
-        tokens -= 1;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, Math.ceil(((1 - tokens) * 1000) / perSecond)));
-    }
   };
 }
 
