@@ -244,3 +244,89 @@ Deno.test("reconnect: a nickname still held (a ghost) is retried with backoff un
     await Deno.remove(logDir, { recursive: true });
   }
 });
+
+/** Copies bytes until either side ends or is closed. */
+async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  const buf = new Uint8Array(16 * 1024);
+  try {
+    for (;;) {
+      const n = await from.read(buf);
+      if (n === null) return;
+      for (let off = 0; off < n;) off += await to.write(buf.subarray(off, n));
+    }
+  } catch {
+    // closed by cut() or by the other pump
+  }
+}
+
+/** A TCP proxy in front of a server whose connections the test can cut, and which can refuse new ones. */
+function startProxy(targetPort: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  const pipes: Promise<unknown>[] = [];
+  let accepting = true;
+  const loop = (async () => {
+    for await (const down of listener) {
+      if (!accepting) {
+        down.close();
+        continue;
+      }
+      const up = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+      conns.add(down).add(up);
+      const close = () => {
+        for (const c of [down, up]) {
+          if (conns.delete(c)) c.close();
+        }
+      };
+      pipes.push(pump(down, up).finally(close), pump(up, down).finally(close));
+    }
+  })();
+  return {
+    port: listener.addr.port,
+    /** Drops every proxied connection and refuses new ones until `resume`. */
+    cut() {
+      accepting = false;
+      for (const c of [...conns]) {
+        conns.delete(c);
+        c.close();
+      }
+    },
+    resume() {
+      accepting = true;
+    },
+    async close() {
+      this.cut();
+      listener.close();
+      await loop.catch(() => {});
+      await Promise.all(pipes);
+    },
+  };
+}
+
+Deno.test("reconnect: a cut connection rejoins; a message missed meanwhile is shown once, old ones are skipped", async () => {
+  await using srv = await startTestServer();
+  const proxy = startProxy(srv.port);
+  try {
+    const r = recorder(`ws://127.0.0.1:${proxy.port}/`, { backoff: { initialMs: 100, maxMs: 400 } });
+    await r.conn.join("alice");
+    await using bob = await join(srv.url, "bob");
+    bob.send("MSG one");
+    await r.waitFor("one", () => r.raw().some((l) => / bob: one$/.test(l)));
+    proxy.cut();
+    await bob.until("SYS alice left the chat!");
+    await r.waitFor("reconnecting", () => r.statuses.some((s) => s.status === "reconnecting"));
+    bob.send("MSG two, while alice was away");
+    await bob.until(/ bob: two, while alice was away$/);
+    proxy.resume();
+    await r.waitFor("the rejoin replay", () => r.lines.some((l) => l.reconnected && l.event.type === "replay_end"));
+    const end = r.lines.find((l) => l.reconnected && l.event.type === "replay_end")!;
+    assertEquals(end.skipped, 1, "'one' was already shown");
+    const missed = r.lines.filter((l) => / bob: two, while alice was away$/.test(l.line));
+    assertEquals(missed.map((l) => l.replay), ["join"], "the missed message once, from the replay");
+    assertEquals(r.lines.filter((l) => / bob: one$/.test(l.line)).length, 1);
+    assertEquals(r.conn.nick, "alice");
+    await r.conn.quit();
+  } finally {
+    await proxy.close();
+  }
+});
