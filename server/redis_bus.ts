@@ -25,9 +25,15 @@
 import { getLogger } from "@logtape/logtape";
 import { type ChatMessage, nickKey, ProtocolError } from "../protocol/mod.ts";
 import type { MemberRef, RoomBus, RoomEvent } from "./bus.ts";
-import { createRedisLink, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, redact, unavailable } from "./redis_link.ts";
+import {
+  createRedisLink,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  DEFAULT_REDIS_IDLE_TIMEOUT_MS,
+  redact,
+  unavailable,
+} from "./redis_link.ts";
 import { DEFAULT_REDIS_NODE_TTL_MS, type Presence, startPresence } from "./redis_presence.ts";
-import { startStreamReader, type StreamReader } from "./redis_reader.ts";
+import { READ_BLOCK_MS, startStreamReader, type StreamReader } from "./redis_reader.ts";
 import { ALL_NICKS, CLAIM_NICK, PUBLISH, redisKeys, RELEASE_NICK, SNAPSHOT } from "./redis_scripts.ts";
 
 const log = getLogger(["wirechat", "redis"]);
@@ -64,6 +70,11 @@ export interface RedisBusOptions {
   commandTimeoutMs?: number;
   /** How long `start` waits for the first connection. */
   startTimeoutMs?: number;
+  /**
+   * Silence after which a connection counts as dead and is reopened (default
+   * 15 s, and at least two thirds of the TTL so heartbeats keep it alive).
+   */
+  idleTimeoutMs?: number;
   /** Told when the link is lost or restored after the first connection. */
   onLinkChange?: (up: boolean) => void;
 }
@@ -81,6 +92,8 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   const ttlMs = options.nodeTtlMs ?? DEFAULT_REDIS_NODE_TTL_MS;
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
   const retryMaxMs = Math.min(1000, Math.max(50, Math.floor(ttlMs / 3)));
+  const idleTimeoutMs = options.idleTimeoutMs ??
+    Math.max(DEFAULT_REDIS_IDLE_TIMEOUT_MS, Math.ceil((ttlMs * 2) / 3));
   const keys = redisKeys(prefix, node);
   let historyCap = MIN_HISTORY_CAP;
   let reader: StreamReader | undefined;
@@ -95,6 +108,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     url: options.url,
     commandTimeoutMs,
     retryMaxMs,
+    idleTimeoutMs,
     onChange(up) {
       if (up) {
         void presence?.beat().catch(() => {});
@@ -245,7 +259,8 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
           log.warn("Skipping an unreadable history entry");
         }
       }
-      reader = startStreamReader(link, keys.events, lastEventId, apply);
+      const blockMs = Math.min(READ_BLOCK_MS, Math.floor(idleTimeoutMs / 2));
+      reader = startStreamReader(link, keys.events, lastEventId, apply, blockMs);
       log.info("Node {node} joined the shared room ({count} messages of history)", { node, count: history.length });
       return historyLimit > 0 ? history.slice(-historyLimit) : [];
     },

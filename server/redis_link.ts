@@ -23,6 +23,12 @@ const log = getLogger(["wirechat", "redis"]);
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
 /** Default longest pause between reconnection attempts. */
 export const DEFAULT_REDIS_RETRY_MAX_MS = 1000;
+/**
+ * Default silence after which a connection counts as dead (a hung Redis, or a
+ * peer gone without a reset) and is reopened; traffic (heartbeats, the
+ * reader's blocking reads) must flow more often than this.
+ */
+export const DEFAULT_REDIS_IDLE_TIMEOUT_MS = 15_000;
 /** Bound on opening one TCP connection to Redis. */
 const CONNECT_TIMEOUT_MS = 2000;
 
@@ -34,6 +40,8 @@ export interface RedisLinkOptions {
   commandTimeoutMs?: number;
   /** Longest pause between reconnection attempts. */
   retryMaxMs?: number;
+  /** Silence after which a connection is dropped and reopened. */
+  idleTimeoutMs?: number;
   /** Told when the link goes down or comes back (not for the first connect). */
   onChange?: (up: boolean) => void;
 }
@@ -75,6 +83,7 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
       disableOfflineQueue: true,
       socket: {
         connectTimeout: CONNECT_TIMEOUT_MS,
+        socketTimeout: options.idleTimeoutMs ?? DEFAULT_REDIS_IDLE_TIMEOUT_MS,
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), retryMax),
       },
     });

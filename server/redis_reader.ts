@@ -42,12 +42,13 @@ export interface StreamReader {
 
 type Entry = [id: string, fields: string[]];
 
-/** Starts reading `key` after `fromId`. */
+/** Starts reading `key` after `fromId`; one read blocks at most `blockMs`. */
 export function startStreamReader(
   link: RedisLink,
   key: string,
   fromId: string,
   apply: (event: RoomEvent) => void,
+  blockMs: number = READ_BLOCK_MS,
 ): StreamReader {
   let lastId = fromId;
   let stopped = false;
@@ -76,7 +77,7 @@ export function startStreamReader(
     while (!stopped) {
       try {
         if (!link.up) await link.ready(stopSignal.signal);
-        const res = await link.read(["XREAD", "COUNT", READ_BATCH, "BLOCK", READ_BLOCK_MS, "STREAMS", key, lastId]) as
+        const res = await link.read(["XREAD", "COUNT", READ_BATCH, "BLOCK", blockMs, "STREAMS", key, lastId]) as
           | [string, Entry[]][]
           | null;
         if (res) { for (const [, entries] of res) deliver(entries); }

@@ -18,6 +18,8 @@ export interface TestRedis extends AsyncDisposable {
   stop(): Promise<void>;
   /** Starts Redis again on the same port and data. */
   start(): Promise<void>;
+  /** Sends a signal to the running redis-server (SIGSTOP hangs it, SIGCONT resumes it). */
+  signal(sig: Deno.Signal): void;
 }
 
 /** A free TCP port on 127.0.0.1 (released before it is returned). */
@@ -111,7 +113,11 @@ export async function startRedis(): Promise<TestRedis> {
     dir,
     stop,
     start,
+    signal(sig) {
+      proc?.kill(sig);
+    },
     async [Symbol.asyncDispose]() {
+      proc?.kill("SIGCONT");
       await stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },

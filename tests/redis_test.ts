@@ -2,6 +2,7 @@
  * Scale-out integration tests: several Wirechat nodes share one room through
  * a real redis-server (started per test on a free loopback port).
  */
+import { createRedisBus } from "../server/redis_bus.ts";
 import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE } from "../server/redis_setup.ts";
 import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
 import { spawnNode, startRedis } from "./redis_helpers.ts";
@@ -31,6 +32,19 @@ async function msgs(c: TestClient, n: number): Promise<string[]> {
  */
 function elapse(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Awaits `p`, failing after `ms`; clears its timer either way. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function messageLog(dir: string): Promise<string[]> {
@@ -263,4 +277,37 @@ Deno.test("a node frozen longer than the TTL is declared dead; on resuming its m
   } finally {
     await Deno.remove(logDir, { recursive: true }).catch(() => {});
   }
+});
+
+Deno.test("a hung Redis (SIGSTOP): commands time out with ERR, the link is dropped and comes back", async () => {
+  await using redis = await startRedis();
+  const states: boolean[] = [];
+  let changed = Promise.withResolvers<void>();
+  const bus = createRedisBus({
+    url: redis.url,
+    nodeTtlMs: TTL_MS,
+    idleTimeoutMs: 1000,
+    commandTimeoutMs: 500,
+    onLinkChange(up) {
+      states.push(up);
+      changed.resolve();
+    },
+  });
+  await using server = await startTestServer({}, { bus });
+  await using alice = await join(server.url, "alice");
+
+  redis.signal("SIGSTOP");
+  try {
+    alice.send("MSG while hung");
+    await alice.expect(/^ERR Service unavailable: .+/);
+    await within(changed.promise, 5000, "the link to be declared down");
+    assertEquals(states, [false], "link declared down by the idle timeout");
+    changed = Promise.withResolvers<void>();
+  } finally {
+    redis.signal("SIGCONT");
+  }
+  await within(changed.promise, 5000, "the link to come back");
+  assertEquals(states, [false, true], "link back after the resume");
+  alice.send("MSG after");
+  await alice.until(/^MSG \[[^\]]+\] alice: after$/);
 });
