@@ -21,10 +21,18 @@ function isStandalone(): boolean {
   return (Deno.build as { standalone?: boolean }).standalone === true;
 }
 
-function hint(): string {
-  return isStandalone()
+function hint(standalone: boolean): string {
+  return standalone
     ? `this executable may only use ${STANDALONE_LOG_DIRS.join(", ")}; pick one with --log-dir or WIRECHAT_LOG_DIR`
     : "grant it with --allow-read and --allow-write, or pick another folder with --log-dir";
+}
+
+/** What {@linkcode logDirProblem} consults (replaceable in tests). */
+export interface LogDirCheckOptions {
+  /** Whether this is a compiled executable (default: `Deno.build.standalone`). */
+  standalone?: boolean;
+  /** The state of a Deno permission for a path (default: `Deno.permissions.querySync`). */
+  permission?: (name: "read" | "write", path: string) => Deno.PermissionState;
 }
 
 /**
@@ -39,10 +47,13 @@ function hint(): string {
  * Deno.removeSync(dir, { recursive: true });
  * ```
  */
-export function logDirProblem(dir: string): string | undefined {
+export function logDirProblem(dir: string, options: LogDirCheckOptions = {}): string | undefined {
+  const permission = options.permission ?? ((name, path) => Deno.permissions.querySync({ name, path }).state);
   for (const name of ["read", "write"] as const) {
-    if (Deno.permissions.querySync({ name, path: dir }).state !== "granted") {
-      return `no permission to ${name} the log folder ${JSON.stringify(dir)}: ${hint()}.`;
+    if (permission(name, dir) !== "granted") {
+      return `no permission to ${name} the log folder ${JSON.stringify(dir)}: ${
+        hint(options.standalone ?? isStandalone())
+      }.`;
     }
   }
   try {
