@@ -11,11 +11,11 @@ import { VERSION } from "./protocol/mod.ts";
 const USAGE = `Usage: wirechat <command> [options]
 
 Commands:
-  serve     run the chat server (see: wirechat serve --help)
-  client    run the terminal client (see: wirechat client --help)
-  healthcheck  ask a running server's /healthz (exit 0 when healthy)
+  serve        run the chat server (see: wirechat serve --help)
+  client       run the terminal client (see: wirechat client --help)
+  healthcheck  ask a running server's /healthz, exit 0 when healthy (see: wirechat healthcheck --help)
 
-  --version print the version`;
+  --version    print the version`;
 
 /** Reads one environment variable, or undefined when unset or not permitted. */
 function env(name: string): string | undefined {
