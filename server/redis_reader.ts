@@ -20,7 +20,15 @@ export const READ_BLOCK_MS = 5000;
 /** Pause after a failed read before the next attempt. */
 const READ_RETRY_MS = 50;
 
-/** Compares two stream ids (`<ms>-<seq>`): negative, zero or positive. */
+/**
+ * Compares two stream ids (`<ms>-<seq>`): negative, zero or positive.
+ *
+ * @example
+ * ```ts
+ * import { compareStreamIds } from "./redis_reader.ts";
+ * if (compareStreamIds("10-0", "9-5") <= 0) throw new Error("ids compare as numbers");
+ * ```
+ */
 export function compareStreamIds(a: string, b: string): number {
   const [am, as = "0"] = a.split("-");
   const [bm, bs = "0"] = b.split("-");

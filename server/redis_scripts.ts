@@ -18,7 +18,16 @@
  * @module
  */
 
-/** The key names for `prefix` and node `node`. */
+/**
+ * The key names for `prefix` and node `node`.
+ *
+ * @example
+ * ```ts
+ * import { redisKeys } from "./redis_scripts.ts";
+ * const keys = redisKeys("wirechat:", "n1");
+ * if (keys.nick("alice") !== "wirechat:nick:alice" || keys.alive !== "wirechat:alive:n1") throw new Error();
+ * ```
+ */
 export function redisKeys(prefix: string, node: string) {
   return {
     events: `${prefix}events`,
