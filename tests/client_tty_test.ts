@@ -229,7 +229,7 @@ Deno.test("tty: prompts like the original, re-prompts a refused nickname, /nick 
   }
 });
 
-Deno.test("tty: against the original server no extension leaks (no TYPING, no probe error) and relayed escapes are neutralised", async () => {
+Deno.test("tty: against the original server no extension leaks, relayed escapes are neutralised, a pasted /quit comes last", async () => {
   await using legacy = await startLegacyServer();
   let socketPath: string | undefined;
   try {
@@ -248,7 +248,12 @@ Deno.test("tty: against the original server no extension leaks (no TYPING, no pr
     assertOk(rows.some((l) => l.endsWith("alice: typing slowly")), "the screen was not cleared");
     await typeLine("/who");
     await waitScreen("who", (r) => r.some((l) => l.endsWith("Online (2): alice, mallory")));
-    await tmux("send-keys", "-t", SESSION, "C-c");
+    // A paste that ends in /quit: the lines go first, then QUIT.
+    const words = Array.from({ length: 25 }, (_, i) => `last words ${i + 1}`);
+    await tmux("set-buffer", "-b", "paste", [...words, "/quit"].join("\n") + "\n");
+    await tmux("paste-buffer", "-b", "paste", "-t", SESSION);
+    for (const w of words) await mallory.until(new RegExp(` alice: ${w}$`), 10_000);
+    await mallory.expect("SYS alice left the chat!");
     await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
     const all = await transcript();
     assertOk(!all.some((l) => l.includes("Expected") || l.includes(" ! ")), all.join("\n"));

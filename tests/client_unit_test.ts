@@ -347,4 +347,15 @@ Deno.test("send queue: in order through the pacer; an unsent command hands back 
   release.resolve();
   await new Promise((r) => setTimeout(r, 0));
   assertEquals([sent, unsent, q.size], [["a", "b"], ["c", "/who"], 0]);
+  await q.drained(); // nothing waiting: resolves at once
+  connected = true;
+  release = Promise.withResolvers<void>();
+  q.push({ type: "msg", text: "d" }, "d");
+  let drained = false;
+  const waiting = q.drained().then(() => drained = true);
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(drained, false);
+  release.resolve();
+  await waiting;
+  assertEquals(sent, ["a", "b", "d"]);
 });

@@ -43,6 +43,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   const screen = createScreen({ write: terminal.write, columns: terminal.columns, editor, style });
   const stopResize = terminal.onResize(() => screen.refresh());
   let quitRequested = false;
+  let quitAfterQueue = false; // /quit: after the lines typed or pasted before it
   let conn: Connection | undefined = undefined;
   const ctx = (): RenderContext => ({ style, ownNick: conn?.nick, now: new Date() });
 
@@ -202,6 +203,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
         return;
       case "quit":
         quitRequested = true;
+        quitAfterQueue = true;
         return;
       case "send":
         outgoing.push(action.cmd, line);
@@ -235,6 +237,8 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   }
   view.stop();
   if (quitRequested) {
+    // /quit after a paste goes after the pasted lines; Ctrl-C / Ctrl-D leave at once.
+    if (quitAfterQueue && conn.state === "connected") await outgoing.drained();
     outgoing.clear();
     await conn.quit();
     return await end(0);

@@ -53,6 +53,8 @@ export interface SendQueue {
   push(cmd: ClientCommand, line: string): void;
   /** Commands waiting. */
   readonly size: number;
+  /** Resolves once everything queued so far was sent (or handed back). */
+  drained(): Promise<void>;
   /** Drops what is waiting (at quit). */
   clear(): void;
 }
@@ -69,6 +71,7 @@ export function createSendQueue(
 ): SendQueue {
   let items: { cmd: ClientCommand; line: string }[] = [];
   let draining = false;
+  const waiters: (() => void)[] = [];
 
   async function drain(): Promise<void> {
     draining = true;
@@ -82,6 +85,7 @@ export function createSendQueue(
       }
     }
     draining = false;
+    for (const w of waiters.splice(0)) w();
   }
 
   return {
@@ -91,6 +95,10 @@ export function createSendQueue(
     },
     get size() {
       return items.length;
+    },
+    drained() {
+      if (!draining && items.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => waiters.push(resolve));
     },
     clear() {
       items = [];
