@@ -110,6 +110,11 @@ Deno.test("two nodes share one room: one order, WHO, PM, TYPING, nick collision,
   await bob.expect("SYS bob is now known as robert");
   alice.send("WHO");
   await alice.expect("SYS Online (2): alice, robert");
+  await using newBob = await join(a.url, "Bob"); // the old nick is free on every node
+  await bob.until("SYS Bob joined the chat!");
+  await newBob.close();
+  await bob.until("SYS Bob left the chat!");
+  await alice.until("SYS Bob left the chat!");
 
   // PM and TYPING never enter the history; each node logs its own members' messages.
   await using late = await join(a.url, "late");
@@ -310,4 +315,26 @@ Deno.test("a hung Redis (SIGSTOP): commands time out with ERR, the link is dropp
   assertEquals(states, [false, true], "link back after the resume");
   alice.send("MSG after");
   await alice.until(/^MSG \[[^\]]+\] alice: after$/);
+});
+
+Deno.test("two nodes sharing one log folder write each message once", async () => {
+  await using redis = await startRedis();
+  const logDir = await Deno.makeTempDir({ prefix: "wirechat-shared-log-" });
+  try {
+    const shared = { redis: redis.url, redisNodeTtl: TTL_MS, logDir };
+    await using a = await startTestServer(shared);
+    await using b = await startTestServer(shared);
+    await using alice = await join(a.url, "alice");
+    await using bob = await join(b.url, "bob");
+    for (let i = 0; i < 3; i++) {
+      alice.send(`MSG a${i}`);
+      bob.send(`MSG b${i}`);
+    }
+    const seen = await msgs(alice, 6);
+    await msgs(bob, 6);
+    const logged = await messageLog(logDir);
+    assertEquals(logged.slice().sort(), seen.map((l) => l.slice(4)).sort(), "every message exactly once");
+  } finally {
+    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+  }
 });
