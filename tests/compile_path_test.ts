@@ -2,8 +2,9 @@
  * The compile path without the runtime download: each executable's entry
  * point runs through `deno run` with exactly the permission flags that
  * `deno task compile` bakes in (shared from `tools/compile_flags.ts`), from a
- * working directory outside the source tree. Reading is allowed only in the
- * log folders, so any read of a source-tree file (a browser asset, a config)
+ * working directory outside the source tree. `wirechat-server` may read only
+ * its log folders and `/etc/wirechat`, and the source tree is denied to both
+ * executables, so any read of a source-tree file (a browser asset, a config)
  * fails here just as it would in the binary.
  *
  * @module
@@ -30,10 +31,22 @@ function exe(name: string): Executable {
   return found;
 }
 
-/** The `deno run` equivalent of running the compiled `exe` with `args`. */
+/**
+ * The `deno run` equivalent of running the compiled `exe` with `args`. The
+ * source tree is also denied for reading: `wirechat` may read any file (for
+ * the client's `--ca`), and must still not need a file from the tree.
+ */
 function command(e: Executable, args: string[], cwd: string, env: Record<string, string> = {}): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", `${ROOT}deno.json`, ...e.permissions, `${ROOT}${e.entry}`, ...args],
+    args: [
+      "run",
+      "--config",
+      `${ROOT}deno.json`,
+      ...e.permissions,
+      `--deny-read=${ROOT}`,
+      `${ROOT}${e.entry}`,
+      ...args,
+    ],
     cwd,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
