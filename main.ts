@@ -71,7 +71,8 @@ async function serve(args: string[]): Promise<number> {
   }
   const stop = () => void server.shutdown();
   Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
+  // Windows has no SIGTERM (adding a listener throws there); Ctrl+Break is its other stop signal.
+  Deno.addSignalListener(Deno.build.os === "windows" ? "SIGBREAK" : "SIGTERM", stop);
   await server.finished;
   await server.shutdown();
   await dispose();
