@@ -121,7 +121,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     default: DEFAULT_MAX_OUTBOUND,
     min: 1024,
     max: 1024 ** 3,
-    help: "bytes of unsent output after which a slow client is disconnected",
+    help: "unsent output (bytes, plus 1 KiB per pending frame) after which a slow client is disconnected",
   },
   {
     flag: "idle-timeout",

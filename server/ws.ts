@@ -11,6 +11,7 @@ import type { ServerContext } from "./context.ts";
 import { type Dialect, lineDialect } from "./dialect.ts";
 import { jsonDialect } from "./dialects/json.ts";
 import { JSON_SUBPROTOCOL } from "../protocol/dialects/json.ts";
+import { outboundCharge } from "./outbound.ts";
 import { newPeerId, type Peer } from "./peer.ts";
 
 const log = getLogger(["wirechat", "ws"]);
@@ -43,6 +44,8 @@ export function acceptWebSocket(
   const { socket, response } = Deno.upgradeWebSocket(req, { protocol, idleTimeout: ctx.config.idleTimeout });
   const { scheduler, metrics, config } = ctx;
   const queue: string[] = [];
+  // Frames and bytes sent so far: the average frame size prices pending frames (see outboundCharge).
+  let framesOut = 0, bytesOut = 0;
   let closing = false;
 
   const outbound = {
@@ -63,8 +66,10 @@ export function acceptWebSocket(
       // bufferedAmount grows by the UTF-8 bytes just queued (it only shrinks in a later task).
       const unsent = socket.bufferedAmount; // one op call, not two
       metrics.inc("wirechat_bytes_out_total", unsent - unsentBefore);
+      framesOut += batch ? 1 : queue.length;
+      bytesOut += unsent - unsentBefore;
       queue.length = 0;
-      if (!closing && unsent > config.maxOutbound) {
+      if (!closing && outboundCharge(unsent, bytesOut / framesOut) > config.maxOutbound) {
         log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", {
           remote,
           bytes: socket.bufferedAmount,

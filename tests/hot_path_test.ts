@@ -5,7 +5,7 @@
  * client gets exactly one line per frame.
  */
 import { assertEquals, assertOk } from "./assert.ts";
-import { createOutboundScheduler } from "../server/outbound.ts";
+import { createOutboundScheduler, outboundCharge, PENDING_FRAME_COST } from "../server/outbound.ts";
 import { lineOf } from "../server/dialect.ts";
 import { BATCH_SUBPROTOCOL, formatLine, type ServerEvent } from "../protocol/mod.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
@@ -29,6 +29,18 @@ Deno.test("scheduler: one deferred flush per task, hooks first, peers marked dur
   assertEquals(order, ["hook", "a", "hook", "b"]);
   s.mark(a);
   assertEquals(deferred.length, 2, "the next task schedules again");
+});
+
+Deno.test("outboundCharge: pending frames are priced, so small frames meet --max-outbound with fewer unsent bytes", () => {
+  const limit = 1024 * 1024;
+  assertEquals(outboundCharge(0, 100), 0);
+  assertEquals(outboundCharge(1, 100), 1 + PENDING_FRAME_COST);
+  // 100-byte frames: the bound is reached at about 93 KB unsent (~1 MiB of server memory), not at 1 MiB unsent.
+  assertOk(outboundCharge(93_000, 100) <= limit);
+  assertOk(outboundCharge(94_000, 100) > limit);
+  // Large frames: the bound is nearly the unsent bytes themselves.
+  assertOk(outboundCharge(1_000_000, 64_000) <= limit);
+  assertOk(outboundCharge(1_040_000, 64_000) > limit);
 });
 
 Deno.test("lineOf: the codec's line, cached per event (a broadcast formats once)", () => {
