@@ -15,12 +15,28 @@ export const HEALTHCHECK_TIMEOUT_MS = 3000;
 export const HEALTHCHECK_USAGE = `Usage: wirechat healthcheck [--url URL]
 
 Asks a running server's /healthz; exit 0 when it answers 200.
-  --url   the health URL [http://127.0.0.1:<WIRECHAT_PORT or 12345>/healthz]`;
+  --url   the health URL [http://<WIRECHAT_HOST or 127.0.0.1>:<WIRECHAT_PORT or 12345>/healthz;
+          a wildcard host (0.0.0.0, ::) is probed on loopback. A server with its own TLS needs --url https://…]`;
 
-/** The default probe URL: the local server on the configured port. */
+/**
+ * The default probe URL: the server configured by the same environment
+ * (`WIRECHAT_HOST`, `WIRECHAT_PORT`), a wildcard address probed on loopback.
+ *
+ * @example
+ * ```ts
+ * import { defaultHealthUrl } from "./healthcheck.ts";
+ * const env = (vars: Record<string, string>) => (name: string) => vars[name];
+ * if (defaultHealthUrl(env({})) !== "http://127.0.0.1:12345/healthz") throw new Error();
+ * if (defaultHealthUrl(env({ WIRECHAT_HOST: "0.0.0.0", WIRECHAT_PORT: "8080" })) !== "http://127.0.0.1:8080/healthz") throw new Error();
+ * if (defaultHealthUrl(env({ WIRECHAT_HOST: "::" })) !== "http://[::1]:12345/healthz") throw new Error();
+ * if (defaultHealthUrl(env({ WIRECHAT_HOST: "10.0.0.5" })) !== "http://10.0.0.5:12345/healthz") throw new Error();
+ * ```
+ */
 export function defaultHealthUrl(env: (name: string) => string | undefined): string {
-  const port = env(envName("port")) ?? "12345";
-  return `http://127.0.0.1:${port}/healthz`;
+  const port = env(envName("port")) || "12345";
+  const configured = env(envName("host")) || "127.0.0.1";
+  const host = configured === "0.0.0.0" ? "127.0.0.1" : configured === "::" ? "::1" : configured;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}/healthz`;
 }
 
 /**
