@@ -31,6 +31,34 @@ export function outboundCharge(unsentBytes: number, averageFrameBytes: number): 
   return unsentBytes + Math.ceil(unsentBytes / Math.max(1, averageFrameBytes)) * PENDING_FRAME_COST;
 }
 
+// The lines of the last batch frame built, and the frame: peers flushed in a row usually hold the same lines.
+let framedLines: string[] = [];
+let framedText = "";
+
+/**
+ * The text of one `wirechat.batch` frame: `lines` joined by `\n`. A broadcast queues the very same line strings on
+ * every member, so consecutive peers usually ask for the same frame; it is then built once, not once per peer.
+ *
+ * @example
+ * ```ts
+ * import { batchFrame } from "./outbound.ts";
+ * const lines = ["SYS a joined the chat!", "SYS b joined the chat!"];
+ * if (batchFrame(lines) !== "SYS a joined the chat!\nSYS b joined the chat!") throw new Error("joined by \\n");
+ * if (batchFrame(["x"]) !== "x") throw new Error("one line is itself");
+ * ```
+ */
+export function batchFrame(lines: readonly string[]): string {
+  if (lines.length === 1) return lines[0];
+  if (lines.length === framedLines.length) {
+    let same = true;
+    for (let i = 0; i < lines.length && same; i++) same = lines[i] === framedLines[i];
+    if (same) return framedText;
+  }
+  framedLines = lines.slice();
+  framedText = lines.join("\n");
+  return framedText;
+}
+
 /** Something with queued output. */
 export interface Flushable {
   flush(): void;

@@ -11,7 +11,7 @@ import type { ServerContext } from "./context.ts";
 import { type Dialect, lineDialect } from "./dialect.ts";
 import { jsonDialect } from "./dialects/json.ts";
 import { JSON_SUBPROTOCOL } from "../protocol/dialects/json.ts";
-import { outboundCharge } from "./outbound.ts";
+import { batchFrame, outboundCharge } from "./outbound.ts";
 import { newPeerId, type Peer } from "./peer.ts";
 
 const log = getLogger(["wirechat", "ws"]);
@@ -57,7 +57,7 @@ export function acceptWebSocket(
       }
       const unsentBefore = socket.bufferedAmount;
       try {
-        if (batch) socket.send(queue.length === 1 ? queue[0] : queue.join("\n"));
+        if (batch) socket.send(batchFrame(queue));
         else for (const line of queue) socket.send(line);
       } catch (err) {
         log.warn("Send to {remote} failed: {error}", { remote, error: String(err) });

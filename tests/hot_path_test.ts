@@ -5,7 +5,7 @@
  * client gets exactly one line per frame.
  */
 import { assertEquals, assertOk } from "./assert.ts";
-import { createOutboundScheduler, outboundCharge, PENDING_FRAME_COST } from "../server/outbound.ts";
+import { batchFrame, createOutboundScheduler, outboundCharge, PENDING_FRAME_COST } from "../server/outbound.ts";
 import { lineOf } from "../server/dialect.ts";
 import { BATCH_SUBPROTOCOL, formatLine, type ServerEvent } from "../protocol/mod.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
@@ -41,6 +41,16 @@ Deno.test("outboundCharge: pending frames are priced, so small frames meet --max
   // Large frames: the bound is nearly the unsent bytes themselves.
   assertOk(outboundCharge(1_000_000, 64_000) <= limit);
   assertOk(outboundCharge(1_040_000, 64_000) > limit);
+});
+
+Deno.test("batchFrame: lines joined by \\n, built once for consecutive peers with the same lines", () => {
+  const a = "MSG [2026-11-22T03:11:07.123Z] alice: one", b = "SYS bob joined the chat!";
+  const first = batchFrame([a, b]);
+  assertEquals(first, `${a}\n${b}`);
+  assertOk(batchFrame([a, b]) === first);
+  assertEquals(batchFrame([b, a]), `${b}\n${a}`, "another order is another frame");
+  assertEquals(batchFrame([a, b, a]), `${a}\n${b}\n${a}`);
+  assertEquals(batchFrame([b]), b);
 });
 
 Deno.test("lineOf: the codec's line, cached per event (a broadcast formats once)", () => {
