@@ -3,7 +3,8 @@
  * runtime (forced here with a proxy that refuses connections, so the test
  * means the same with or without internet) the task prints one sentence and
  * exits 1, writing nothing; if the runtime is already cached it builds a real
- * executable, which must then print the version.
+ * executable, which must then print the version. A base binary that is not
+ * the Deno runtime gives an executable that is not Wirechat: it is removed.
  *
  * @module
  */
@@ -76,6 +77,25 @@ Deno.test("deno task compile without a reachable runtime download: one sentence,
   );
   assertEquals(outputs.map(mtimeOf), before, "an executable was written");
   for (const path of outputs) assertEquals(leftovers(path), [], "a temporary file was left behind");
+});
+
+Deno.test("an executable that does not run as wirechat is removed, never shipped (deno CLI as DENORT_BIN)", async () => {
+  const target = Deno.build.target;
+  const output = `${ROOT}${outputPath(EXECUTABLES[0], target)}`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "compile", "--target", "host"],
+    cwd: ROOT,
+    // deno compile builds on this file instead of downloading denort: the result runs the Deno CLI, not Wirechat.
+    env: { NO_COLOR: "1", DENORT_BIN: Deno.execPath() },
+    stdin: "null",
+  }).output();
+  const stderr = decoder.decode(out.stderr).split("\n").filter((l) => l !== "" && !l.startsWith("Task compile"));
+  assertEquals(out.code, 1, stderr.join("\n"));
+  assertEquals(stderr, [
+    `compile: ${outputPath(EXECUTABLES[0], target)} did not print "wirechat ${VERSION}" when run, so it was removed.`,
+  ]);
+  assertEquals(mtimeOf(output), undefined, "the executable that is not Wirechat is gone");
+  assertEquals(leftovers(output), []);
 });
 
 /** The modification time of `path`, or undefined when it does not exist. */

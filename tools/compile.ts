@@ -4,11 +4,13 @@
  * target (all release targets unless `--target` is given; `host` is this
  * machine's). `deno compile` downloads a Deno runtime (denort) per target;
  * when that download fails this prints one sentence and exits 1, writing
- * nothing.
+ * nothing. An executable for this machine's target is run once
+ * (`--version`) before it counts as built.
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { VERSION } from "../protocol/version.ts";
 import { compileArgs, DIST_DIR, EXECUTABLES, outputPath, TARGETS } from "./compile_flags.ts";
 
 const decoder = new TextDecoder();
@@ -41,6 +43,16 @@ async function compileOne(args: string[], output: string): Promise<{ ok: boolean
   return { ok: code === 0, stderr: decoder.decode(stderr) };
 }
 
+/** Whether the built executable runs and prints this version (a wrong base binary does not). */
+async function printsVersion(output: string): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(output, { args: ["--version"], stdin: "null", stderr: "null" }).output();
+    return out.success && decoder.decode(out.stdout) === `wirechat ${VERSION}\n`;
+  } catch {
+    return false;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   let targets: string[];
   try {
@@ -60,6 +72,11 @@ async function main(argv: string[]): Promise<number> {
     for (const exe of EXECUTABLES) {
       const output = outputPath(exe, target);
       const { ok, stderr } = await compileOne(compileArgs(exe, target), output);
+      if (ok && target === Deno.build.target && !(await printsVersion(output))) {
+        Deno.removeSync(output);
+        console.error(`compile: ${output} did not print "wirechat ${VERSION}" when run, so it was removed.`);
+        return 1;
+      }
       if (ok) {
         console.log(`compile: wrote ${output}`);
         continue;
