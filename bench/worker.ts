@@ -269,10 +269,10 @@ export function createWorkerClients(
   }
 
   async function joinAll() {
-    const queue = [...clients];
-    const lanes = Math.min(setup.connectConcurrency, queue.length);
+    let next = 0;
+    const lanes = Math.min(setup.connectConcurrency, clients.length);
     await Promise.all(Array.from({ length: lanes }, async () => {
-      for (let c = queue.shift(); c; c = queue.shift()) {
+      for (let c = clients[next++]; c; c = clients[next++]) {
         try {
           await connectOne(c);
         } catch (err) {
@@ -282,13 +282,16 @@ export function createWorkerClients(
       }
     }));
     post({ type: "nicked" });
-    const pending = () => clients.filter((c) => c.socket && !c.ready && !c.socket.isClosed).length;
-    if (pending() > 0) {
+    const waiting = clients.filter((c) => c.socket && !c.ready && !c.socket.isClosed);
+    let pending = waiting.length;
+    if (pending > 0) {
       const done = new Promise<void>((resolve) => {
         onReady = () => {
-          if (pending() === 0) resolve();
+          if (--pending === 0) resolve();
         };
       });
+      // A client closed before it was ready is not waited for.
+      for (const c of waiting) c.socket!.closed.then(() => !c.ready && onReady());
       const left = setup.joinDeadline - clock();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([done, new Promise((r) => timer = setTimeout(r, Math.max(0, left)))]);
