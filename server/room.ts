@@ -187,6 +187,8 @@ export function createRoom(options: RoomOptions): Room {
       });
       if (!(outcome instanceof Promise)) return outcome;
       return outcome.catch((err) => {
+        // The join did come back through the order, only its reply was lost: it stands.
+        if (members.has(peer.id)) return undefined;
         // A shared bus failed: refuse the join and undo the claim (if the join did enter
         // the order, applying it finds no pending peer and announces the leave).
         pending.delete(peer.id);

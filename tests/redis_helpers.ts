@@ -35,6 +35,7 @@ async function waitForLine(
   stream: ReadableStream<Uint8Array>,
   match: RegExp,
   what: string,
+  keep: string[] = [],
 ): Promise<{ line: string; drained: Promise<void> }> {
   const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -57,7 +58,15 @@ async function waitForLine(
       seen.push(line);
       if (match.test(line)) {
         const drained = (async () => {
-          while (!(await reader.read()).done) { /* keep the pipe empty */ }
+          let rest = "";
+          for (;;) {
+            const r = await reader.read();
+            if (r.done) break;
+            const parts = (rest + r.value).split("\n");
+            rest = parts.pop() ?? "";
+            keep.push(...parts);
+            if (keep.length > 50) keep.splice(0, keep.length - 50);
+          }
         })();
         return { line, drained };
       }
@@ -130,6 +139,8 @@ export interface NodeProcess extends AsyncDisposable {
   proc: Deno.ChildProcess;
   /** Sends SIGKILL and waits for the exit. */
   kill(): Promise<void>;
+  /** The node's last stderr lines (its log), for failure messages. */
+  log(): string;
 }
 
 /** Starts `main.ts serve --port 0 …args` and waits until it listens. */
@@ -143,8 +154,9 @@ export async function spawnNode(args: string[]): Promise<NodeProcess> {
     env: { NO_COLOR: "1" },
   }).spawn();
   let found;
+  const kept: string[] = [];
   try {
-    found = await waitForLine(proc.stderr, /Listening on wss?:\/\/[^:]+:\d+\//, "wirechat node");
+    found = await waitForLine(proc.stderr, /Listening on wss?:\/\/[^:]+:\d+\//, "wirechat node", kept);
   } catch (err) {
     proc.kill("SIGKILL");
     await proc.status;
@@ -162,5 +174,5 @@ export async function spawnNode(args: string[]): Promise<NodeProcess> {
     await proc.status;
     await found!.drained;
   }
-  return { url: `ws://127.0.0.1:${port}/`, proc, kill, [Symbol.asyncDispose]: kill };
+  return { url: `ws://127.0.0.1:${port}/`, proc, kill, log: () => kept.join("\n"), [Symbol.asyncDispose]: kill };
 }

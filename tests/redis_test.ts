@@ -5,7 +5,7 @@
 import { createRedisBus } from "../server/redis_bus.ts";
 import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE } from "../server/redis_setup.ts";
 import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
-import { spawnNode, startRedis } from "./redis_helpers.ts";
+import { type NodeProcess, spawnNode, startRedis } from "./redis_helpers.ts";
 
 /** Short heartbeat TTL so dead nodes are detected quickly in tests. */
 const TTL_MS = 1500;
@@ -32,6 +32,15 @@ async function msgs(c: TestClient, n: number): Promise<string[]> {
  */
 function elapse(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Runs `fn`; a failure carries the subprocess node's log. */
+async function withNodeLog<T>(node: NodeProcess, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- node log ---\n${node.log()}`);
+  }
 }
 
 /** Awaits `p`, failing after `ms`; clears its timer either way. */
@@ -173,26 +182,28 @@ Deno.test("a node killed with kill -9: its members leave within the bound, their
   const logDir = await Deno.makeTempDir({ prefix: "wirechat-node-" });
   try {
     await using node = await spawnNode(["--redis", redis.url, "--redis-node-ttl", String(TTL_MS), "--log-dir", logDir]);
-    const dave = await join(node.url, "dave");
-    await bob.expect("SYS dave joined the chat!");
-    dave.send("MSG from the doomed node");
-    await bob.expect(/^MSG \[[^\]]+\] dave: from the doomed node$/);
+    await withNodeLog(node, async () => {
+      const dave = await join(node.url, "dave");
+      await bob.expect("SYS dave joined the chat!");
+      dave.send("MSG from the doomed node");
+      await bob.expect(/^MSG \[[^\]]+\] dave: from the doomed node$/);
 
-    const killedAt = Date.now();
-    await node.kill();
-    await dave.closed;
-    // Detection: the TTL plus one heartbeat period, plus the survivor's own start-up grace.
-    const bound = TTL_MS + TTL_MS / 3 + 3000;
-    await bob.expect("SYS dave left the chat!", bound);
-    const took = Date.now() - killedAt;
-    if (took < TTL_MS / 2) throw new Error(`leave came before the heartbeat could expire (${took} ms)`);
+      const killedAt = Date.now();
+      await node.kill();
+      await dave.closed;
+      // Detection: the TTL plus one heartbeat period, plus the survivor's own start-up grace.
+      const bound = TTL_MS + TTL_MS / 3 + 3000;
+      await bob.expect("SYS dave left the chat!", bound);
+      const took = Date.now() - killedAt;
+      if (took < TTL_MS / 2) throw new Error(`leave came before the heartbeat could expire (${took} ms)`);
 
-    bob.send("WHO");
-    await bob.expect("SYS Online (1): bob");
-    await using dave2 = await join(b.url, "dave");
-    await bob.expect("SYS dave joined the chat!");
-    await dave2.expect("SYS Replay start (1 messages)");
-    if (bob.lines.filter((l) => l === "SYS dave left the chat!").length !== 1) throw new Error("one leave notice");
+      bob.send("WHO");
+      await bob.expect("SYS Online (1): bob");
+      await using dave2 = await join(b.url, "dave");
+      await bob.expect("SYS dave joined the chat!");
+      await dave2.expect("SYS Replay start (1 messages)");
+      if (bob.lines.filter((l) => l === "SYS dave left the chat!").length !== 1) throw new Error("one leave notice");
+    });
   } finally {
     await Deno.remove(logDir, { recursive: true }).catch(() => {});
   }
@@ -260,25 +271,29 @@ Deno.test("a node frozen longer than the TTL is declared dead; on resuming its m
   const logDir = await Deno.makeTempDir({ prefix: "wirechat-node-" });
   try {
     await using node = await spawnNode(["--redis", redis.url, "--redis-node-ttl", String(TTL_MS), "--log-dir", logDir]);
-    await using dave = await join(node.url, "dave");
-    await bob.expect("SYS dave joined the chat!");
+    await withNodeLog(node, async () => {
+      await using dave = await join(node.url, "dave");
+      await bob.expect("SYS dave joined the chat!");
+      dave.send("PING settled"); // answered once the join command has completed on the node
+      await dave.until("PONG settled");
 
-    node.proc.kill("SIGSTOP");
-    try {
-      await bob.expect("SYS dave left the chat!", TTL_MS + TTL_MS / 3 + 3000);
-    } finally {
-      node.proc.kill("SIGCONT");
-    }
-    await dave.until("SYS You were removed from the room (this server lost contact with it)");
-    assertEquals((await dave.closed).code, 1013, "close code of a removed member");
+      node.proc.kill("SIGSTOP");
+      try {
+        await bob.expect("SYS dave left the chat!", TTL_MS + TTL_MS / 3 + 3000);
+      } finally {
+        node.proc.kill("SIGCONT");
+      }
+      await dave.until("SYS You were removed from the room (this server lost contact with it)");
+      assertEquals((await dave.closed).code, 1013, "close code of a removed member");
 
-    await using again = await join(node.url, "dave");
-    await bob.expect("SYS dave joined the chat!");
-    again.send("MSG back");
-    await bob.expect(/^MSG \[[^\]]+\] dave: back$/);
-    bob.send("WHO");
-    await bob.expect("SYS Online (2): bob, dave");
-    assertEquals(bob.lines.filter((l) => l === "SYS dave left the chat!").length, 1, "one leave notice");
+      await using again = await join(node.url, "dave");
+      await bob.expect("SYS dave joined the chat!");
+      again.send("MSG back");
+      await bob.expect(/^MSG \[[^\]]+\] dave: back$/);
+      bob.send("WHO");
+      await bob.expect("SYS Online (2): bob, dave");
+      assertEquals(bob.lines.filter((l) => l === "SYS dave left the chat!").length, 1, "one leave notice");
+    });
   } finally {
     await Deno.remove(logDir, { recursive: true }).catch(() => {});
   }
