@@ -49,11 +49,13 @@ export function formatReport(r: BenchResult): string {
   if (s) {
     rows.push([
       "server",
-      `pid ${s.pid}: CPU ${s.cpuS?.toFixed(2) ?? "-"} s in window (${s.cpuPct ?? "-"}% of a core, ${
-        s.cpuUsPerDelivery ?? "-"
-      } µs per delivery), RSS ${s.rssIdleMiB ?? "-"} MiB idle, ${s.rssJoinedMiB ?? "-"} MiB joined, ${
-        s.rssEndMiB ?? "-"
-      } MiB at end, peak ${s.peakRssMiB ?? "-"} MiB, ${s.rssPerConnectionKiB ?? "-"} KiB/connection`,
+      `pid ${s.pid}: CPU ${s.cpuJoinS ?? "-"} s joining, ${s.cpuS?.toFixed(2) ?? "-"} s in window (${
+        s.cpuPct ?? "-"
+      }% of a core, ${s.cpuUsPerDelivery ?? "-"} µs per delivery), RSS ${s.rssIdleMiB ?? "-"} MiB idle, ${
+        s.rssJoinedMiB ?? "-"
+      } MiB joined, ${s.rssEndMiB ?? "-"} MiB at end, peak ${s.peakRssMiB ?? "-"} MiB, ${
+        s.rssPerConnectionKiB ?? "-"
+      } KiB/connection`,
     ]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));

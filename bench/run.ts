@@ -63,6 +63,8 @@ export interface BenchResult {
     /** CPU seconds used during the measured window, and as a share of one core. */
     cpuS?: number;
     cpuPct?: number;
+    /** Server CPU seconds spent while the clients connected and joined (replays included). */
+    cpuJoinS?: number;
     /** Server CPU microseconds per delivery in the window: what a delivery costs, less sensitive to a busy machine. */
     cpuUsPerDelivery?: number;
     rssIdleMiB?: number;
@@ -336,6 +338,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
         pid,
         cpuS,
         cpuPct: cpuS === undefined ? undefined : Math.round((cpuS / windowS) * 1000) / 10,
+        cpuJoinS: idle && joinedSample ? Math.round((joinedSample.cpuS - idle.cpuS) * 100) / 100 : undefined,
         cpuUsPerDelivery: cpuS === undefined || sum("deliveredInWindow") === 0
           ? undefined
           : Math.round((cpuS * 1e6 / sum("deliveredInWindow")) * 100) / 100,
