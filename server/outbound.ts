@@ -16,8 +16,9 @@ export const PENDING_FRAME_COST = 1024;
 
 /**
  * What a peer's unsent output costs the server: its bytes plus {@linkcode PENDING_FRAME_COST} per pending frame,
- * the frame count estimated from the peer's average frame size. This is what `--max-outbound` bounds, so a client
- * that stopped reading is cut off at about the same memory whether its frames are small or large.
+ * the frame count estimated from the peer's average frame size. The WebSocket transport prices the output left unsent
+ * from earlier turns this way (plus the bytes it just queued) against `--max-outbound`, so a client that stopped
+ * reading is cut off at about the same memory whether its frames are small or large.
  *
  * @example
  * ```ts

@@ -69,7 +69,10 @@ export function acceptWebSocket(
       framesOut += batch ? 1 : queue.length;
       bytesOut += unsent - unsentBefore;
       queue.length = 0;
-      if (!closing && outboundCharge(unsent, bytesOut / framesOut) > config.maxOutbound) {
+      // Output still unsent from earlier turns is a backlog and priced per frame; what this turn just queued is
+      // counted in bytes, so a burst (a join storm) to a client that reads is never mistaken for one.
+      const charge = outboundCharge(unsentBefore, bytesOut / framesOut) + (unsent - unsentBefore);
+      if (!closing && charge > config.maxOutbound) {
         log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", {
           remote,
           bytes: socket.bufferedAmount,
