@@ -45,6 +45,7 @@ export interface ServerConfig {
   tlsKey: string | undefined;
   redis: string | undefined;
   redisNodeTtl: number;
+  redisPrefix: string;
 }
 
 type Kind = "string" | "int" | "port" | "optional-port" | "number";
@@ -211,6 +212,13 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     min: 300,
     max: 600_000,
     help: "ms without a heartbeat before a node counts as dead and its members leave (beats every third)",
+  },
+  {
+    flag: "redis-prefix",
+    key: "redisPrefix",
+    kind: "string",
+    default: "wirechat:",
+    help: "prefix of every Redis key: nodes with the same prefix share one room",
   },
 ];
 

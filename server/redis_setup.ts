@@ -30,6 +30,7 @@ export async function createRedisBusFor(
   const bus = createRedisBus({
     url: config.redis,
     nodeTtlMs: config.redisNodeTtl,
+    prefix: config.redisPrefix,
     onLinkChange(up) {
       if (!up) metrics.inc("wirechat_redis_link_lost_total");
       notify(up ? REDIS_BACK_NOTICE : REDIS_LOST_NOTICE);

@@ -353,3 +353,16 @@ Deno.test("two nodes sharing one log folder write each message once", async () =
     await Deno.remove(logDir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("different --redis-prefix values are different rooms on one Redis", async () => {
+  await using redis = await startRedis();
+  await using one = await startTestServer({ redis: redis.url, redisNodeTtl: TTL_MS, redisPrefix: "one:" });
+  await using two = await startTestServer({ redis: redis.url, redisNodeTtl: TTL_MS, redisPrefix: "two:" });
+  await using alice = await join(one.url, "alice");
+  await using alice2 = await join(two.url, "alice"); // the same nick, another room
+  alice.send("MSG only in one");
+  await alice.until(/: only in one$/);
+  alice2.send("WHO");
+  await alice2.expect("SYS Online (1): alice");
+  if (alice2.lines.some((l) => l.includes("only in one"))) throw new Error("a message crossed rooms");
+});

@@ -33,6 +33,8 @@ Deno.test("--redis and --redis-node-ttl: off by default, env, edges", () => {
   };
   assertEquals(run([]).redis, undefined, "Redis is off unless given");
   assertEquals(run([]).redisNodeTtl, DEFAULT_REDIS_NODE_TTL_MS);
+  assertEquals(run([]).redisPrefix, "wirechat:");
+  assertEquals(run(["--redis-prefix", "room2:"]).redisPrefix, "room2:");
   assertEquals(run(["--redis", "redis://127.0.0.1:6379"]).redis, "redis://127.0.0.1:6379");
   const env = (n: string) => ({ WIRECHAT_REDIS: "redis://10.0.0.1:6380", WIRECHAT_REDIS_NODE_TTL: "5000" })[n];
   assertEquals(run([], env).redis, "redis://10.0.0.1:6380", "from the environment");
