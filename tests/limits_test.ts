@@ -7,6 +7,7 @@ import { parseServerArgs } from "../server/config.ts";
 import { addressOf, createAdmission } from "../server/limits.ts";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { connect, join, startTestServer } from "./helpers.ts";
+import { connectTcp } from "./line_client.ts";
 import { rawConnect } from "./raw_ws.ts";
 
 Deno.test("limits: max clients total; the next one gets ERR Server full and close 1013", async () => {
@@ -146,4 +147,23 @@ Deno.test("limits: every limit is a server option with an environment variable",
     error = String(err);
   }
   assertMatch(error, /--max-clients/);
+});
+
+Deno.test("limits: the deadline and the total cap cover plain-TCP clients too", async () => {
+  await using t = await startTestServer({ tcpPort: 0, registrationTimeout: 1, maxClients: 2 });
+  const tcpPort = t.server.tcpAddr!.port;
+  await using member = await connectTcp(tcpPort);
+  member.send("NICK tcpuser");
+  for (let line = ""; line !== "SYS tcpuser joined the chat!";) line = await member.next();
+  await using silent = await connectTcp(tcpPort); // never registers
+  // Two connections open, both over TCP: a WebSocket client is refused.
+  const ws = await connect(t.url);
+  await ws.expect("ERR Server full");
+  assertEquals((await ws.closed).code, 1013);
+  // The silent TCP client is told why and dropped; then there is room again.
+  for (let line = ""; line !== "ERR Registration timeout";) line = await silent.next(3000);
+  await silent.closed;
+  await using late = await join(t.url, "late");
+  late.send("WHO");
+  await late.expect("SYS Online (2): late, tcpuser");
 });
