@@ -36,6 +36,8 @@ export function formatReport(r: BenchResult): string {
       }, ${r.linesPerFrame} per frame`,
     ],
     ["latency", dist(r.latencyMs)],
+    ["  to server", dist(r.latencySplitMs.toServer)],
+    ["  from server", dist(r.latencySplitMs.fromServer)],
     ["missing", `${int(r.missing)}   duplicated ${int(r.duplicated)}`],
     ["ERR lines", r.errors ? `${int(r.errors)} (${r.errorSamples.join("; ")})` : "0"],
     ["closed by server", r.closedByServer ? `${r.closedByServer} readers (${r.closeSamples.join("; ")})` : "0 readers"],

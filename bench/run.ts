@@ -45,6 +45,11 @@ export interface BenchResult {
   /** With `--rate`: deliveries/s that rate asks of the server (rate × joined clients, stalled ones included). */
   offeredPerS?: number;
   latencyMs: Summary;
+  /**
+   * Sampled deliveries split at the server's timestamp in the line (millisecond resolution): send → stamped
+   * (load generator write, server read and processing) and stamped → received (fan-out, kernel, load generator read).
+   */
+  latencySplitMs: { toServer: Summary; fromServer: Summary };
   missing: number;
   duplicated: number;
   errors: number;
@@ -297,7 +302,12 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
     await Promise.all(workers.map((w) => w.next("closed", clock() + CLOSE_WAIT_MS).catch(() => undefined)));
 
     const hist: Histogram = createHistogram();
-    for (const f of finals) merge(hist, { ...f.hist, counts: new Uint32Array(f.hist.counts.buffer) });
+    const toServer = createHistogram(), fromServer = createHistogram();
+    for (const f of finals) {
+      merge(hist, f.hist);
+      merge(toServer, f.toServer);
+      merge(fromServer, f.fromServer);
+    }
     const sum = (k: keyof FinalReport) => finals.reduce((n, f) => n + (f[k] as number), 0);
     const windowS = o.durationS;
     const stalledLeft = new Set(finals.flatMap((f) => f.stalledLeft));
@@ -323,6 +333,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
         : 0,
       offeredPerS: o.rate > 0 ? o.rate * joined : undefined,
       latencyMs: summarize(hist),
+      latencySplitMs: { toServer: summarize(toServer), fromServer: summarize(fromServer) },
       missing: sum("missing"),
       duplicated: sum("duplicated"),
       errors: sum("errors"),

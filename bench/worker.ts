@@ -74,6 +74,9 @@ export interface FinalReport {
   stalledLeft: string[];
   stalledClosed: number;
   hist: Histogram;
+  /** Sampled: send time → the server's timestamp, and the server's timestamp → receipt (ms resolution). */
+  toServer: Histogram;
+  fromServer: Histogram;
 }
 
 /** Messages to the coordinator. */
@@ -136,6 +139,8 @@ export function createWorkerClients(
   }));
   const stallNicks = new Set(setup.clients.filter((c) => c.stall).map((c) => c.nick));
   const hist = createHistogram();
+  const toServer = createHistogram(), fromServer = createHistogram();
+  let splitTick = 0;
   const connectMs: number[] = [], joinMs: number[] = [], replayMs: number[] = [];
   const failures: string[] = [];
   const errorSamples: string[] = [];
@@ -223,7 +228,15 @@ export function createWorkerClients(
       delivered++;
       if (at >= warmEnd && at < end) deliveredInWindow++;
       const sentAt = epoch + tUs / 1000;
-      if (sentAt >= warmEnd) record(hist, at - sentAt);
+      if (sentAt >= warmEnd) {
+        record(hist, at - sentAt);
+        // Every 64th delivery: split the latency at the server's own timestamp (ms resolution, same clock).
+        if ((++splitTick & 63) === 0 && buf[i + 28] === 90) { // "Z" ends an ISO timestamp at "MSG [" + 23
+          const stamped = Date.parse(decoder.decode(buf.subarray(i + 5, i + 29)));
+          record(toServer, stamped - sentAt);
+          record(fromServer, at - stamped);
+        }
+      }
       if (c.spec.sender === sender) {
         c.inflight--;
         if (sending && setup.ratePerSender === 0 && at < end) sendOne(c);
@@ -372,8 +385,10 @@ export function createWorkerClients(
       stalledLeft: [...stalledLeft],
       stalledClosed,
       hist,
+      toServer,
+      fromServer,
     };
-    post(report, [hist.counts.buffer as ArrayBuffer]);
+    post(report, [hist.counts.buffer, toServer.counts.buffer, fromServer.counts.buffer] as ArrayBuffer[]);
   }
 
   async function closeAll() {
