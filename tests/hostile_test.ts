@@ -237,18 +237,32 @@ Deno.test("hostile: a flooder that stops at the threshold sees close 1008 itself
 });
 
 Deno.test("hostile: 10 000 lines as fast as possible with flood control off all arrive in order", async () => {
-  await using t = await startTestServer({ ratePerSecond: 0 });
-  await using watcher = await join(t.url, "watcher");
-  await using flood = await join(t.url, "flood");
-  const t0 = performance.now();
-  for (let i = 0; i < 10_000; i++) flood.send(`MSG n${i}`);
-  await watcher.until(/ flood: n9999$/, 30_000);
-  const got = watcher.lines.filter((l) => / flood: n\d+$/.test(l)).map((l) => Number(/n(\d+)$/.exec(l)![1]));
-  assertEquals(got.length, 10_000);
-  assertOk(got.every((n, i) => n === i), "out of order");
-  console.log(`10 000 lines relayed in ${(performance.now() - t0).toFixed(0)} ms`);
-  watcher.send("PING x");
-  await watcher.until("PONG x");
+  // A server process, and room for the backlog: this process sends 10 000 frames before its readers
+  // get a turn, and a lag of ~1 000 short frames is priced ~1 MiB (a pending frame costs 1 KiB), which
+  // the default --max-outbound would (rightly) treat as a slow consumer. This test is about order.
+  const logDir = await Deno.makeTempDir({ prefix: "wirechat-flood-" });
+  try {
+    await using server = await spawnServer([
+      "--port=0",
+      `--log-dir=${logDir}`,
+      "--rate-per-second=0",
+      "--max-outbound=67108864",
+    ]);
+    await using watcher = await join(server.url, "watcher");
+    await using flood = await join(server.url, "flood");
+    const t0 = performance.now();
+    for (let i = 0; i < 10_000; i++) flood.send(`MSG n${i}`);
+    await watcher.until(/ flood: n9999$/, 30_000);
+    const got = watcher.lines.filter((l) => / flood: n\d+$/.test(l)).map((l) => Number(/n(\d+)$/.exec(l)![1]));
+    assertEquals(got.length, 10_000);
+    assertOk(got.every((n, i) => n === i), "out of order");
+    console.log(`10 000 lines relayed in ${(performance.now() - t0).toFixed(0)} ms`);
+    await flood.until(/ flood: n9999$/, 30_000);
+    watcher.send("PING x");
+    await watcher.until("PONG x");
+  } finally {
+    await Deno.remove(logDir, { recursive: true });
+  }
 });
 
 Deno.test("hostile: half-open connections are dropped by the heartbeat and the deadline", async () => {
