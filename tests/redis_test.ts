@@ -366,3 +366,25 @@ Deno.test("different --redis-prefix values are different rooms on one Redis", as
   await alice2.expect("SYS Online (1): alice");
   if (alice2.lines.some((l) => l.includes("only in one"))) throw new Error("a message crossed rooms");
 });
+
+Deno.test("bench:scaleout runs tiny: one node, one node + Redis, two nodes; every delivery once", async () => {
+  const tool = new URL("../tools/bench_scaleout.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", tool, "--clients=4", "--senders=2", "--duration=0.5", "--warmup=0.1", "--json"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const dec = new TextDecoder();
+  assertEquals(out.code, 0, dec.decode(out.stderr));
+  const rows = JSON.parse(dec.decode(out.stdout)) as {
+    name: string;
+    result: { target: string[]; clients: { joined: number }; missing: number; duplicated: number; errors: number };
+  }[];
+  assertEquals(rows.map((r) => r.name), ["one node", "one node + Redis", "two nodes + Redis"]);
+  assertEquals(rows.map((r) => r.result.target.length), [1, 1, 2], "nodes per configuration");
+  for (const { name, result } of rows) {
+    assertEquals([result.clients.joined, result.missing, result.duplicated, result.errors], [4, 0, 0, 0], name);
+  }
+});

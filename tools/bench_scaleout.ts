@@ -1,0 +1,80 @@
+/**
+ * The benchmark's two-node mode: the same load, measured by `bench/`, against
+ * (1) one node alone, (2) one node with `--redis`, and (3) two nodes sharing
+ * one Redis with the clients spread round-robin over them. Every node is a
+ * subprocess started as `deno task bench --spawn` starts its server (flood
+ * control and heartbeats off); Redis is a `redis-server` of its own on a free
+ * loopback port with a temporary folder, stopped at the end.
+ *
+ * Usage: `deno run --allow-all tools/bench_scaleout.ts [load flags]`, with the
+ * bench's load flags (`--clients`, `--senders`, `--rate`, `--duration`, …; no
+ * `--url`/`--spawn`). Prints one line per configuration (or JSON with `--json`).
+ *
+ * @module
+ */
+import { BENCH_USAGE, type BenchOptions, BenchUsageError, parseBenchArgs } from "../bench/options.ts";
+import { type BenchResult, runBench } from "../bench/run.ts";
+import { type SpawnedServer, spawnServer } from "../bench/server_process.ts";
+import { startRedis } from "../tests/redis_helpers.ts";
+
+/** One measured configuration. */
+interface Row {
+  name: string;
+  result: BenchResult;
+}
+
+function line(row: Row): string {
+  const r = row.result;
+  const lat = r.latencyMs;
+  return [
+    row.name.padEnd(22),
+    `sent ${r.sentPerS.toFixed(0).padStart(6)} msg/s`,
+    `delivered ${r.deliveredPerS.toFixed(0).padStart(7)}/s`,
+    `p50 ${String(lat.p50 ?? "-").padStart(6)} ms`,
+    `p99 ${String(lat.p99 ?? "-").padStart(6)} ms`,
+    `missing ${r.missing}`,
+    `duplicated ${r.duplicated}`,
+    `errors ${r.errors}`,
+  ].join("  ");
+}
+
+async function measure(name: string, base: BenchOptions, nodeArgs: string[][]): Promise<Row> {
+  const nodes: SpawnedServer[] = [];
+  try {
+    for (const args of nodeArgs) nodes.push(await spawnServer(args));
+    const result = await runBench({ ...base, spawn: false, urls: nodes.map((n) => n.url) });
+    return { name, result };
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  let base: BenchOptions | undefined;
+  try {
+    base = parseBenchArgs([...args, "--url", "ws://127.0.0.1:1/"]);
+  } catch (err) {
+    if (!(err instanceof BenchUsageError)) throw err;
+    console.error(`bench_scaleout: ${err.message}\n\n${BENCH_USAGE}`);
+    return 2;
+  }
+  if (!base) {
+    console.log(BENCH_USAGE);
+    return 0;
+  }
+  if (base.urls.length > 1 || base.pin || base.serverPid !== undefined) {
+    console.error("bench_scaleout: give load flags only; it starts the nodes itself");
+    return 2;
+  }
+  await using redis = await startRedis();
+  const viaRedis = ["--redis", redis.url];
+  const rows: Row[] = [];
+  rows.push(await measure("one node", base, [[]]));
+  rows.push(await measure("one node + Redis", base, [viaRedis]));
+  rows.push(await measure("two nodes + Redis", base, [viaRedis, viaRedis]));
+  if (base.json) console.log(JSON.stringify(rows, null, 2));
+  else for (const row of rows) console.log(line(row));
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
