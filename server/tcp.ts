@@ -1,259 +1,49 @@
 /**
  * The plain-TCP transport (`--tcp-port`): newline-terminated lines in both
  * directions, the same commands and replies as WebSocket, the same room.
- * What makes the protocol usable from `nc` or `telnet`.
- *
- * Each connection is a {@linkcode Peer}: lines queued in a task are written
- * as one chunk by an async write loop, so a client that reads slowly never
- * blocks the room; a client whose unsent output passes
- * `config.maxOutbound` bytes is disconnected. Closing means: flush what is
- * queued, send FIN, wait briefly for the client's FIN, close the socket
- * (the WebSocket-style close code only goes to the log).
+ * What makes the protocol usable from `nc` or `telnet`. The connection
+ * engine is shared with RiftChat (`stream_transport.ts`); this module is the
+ * line framing.
  *
  * @module
  */
-import { getLogger } from "@logtape/logtape";
-import { CloseCode, formatLine, ProtocolError } from "../protocol/mod.ts";
+import { formatLine } from "../protocol/mod.ts";
 import type { ServerContext } from "./context.ts";
-import { type Dialect, lineDialect } from "./dialect.ts";
-import { addressOf } from "./limits.ts";
+import { lineDialect } from "./dialect.ts";
 import { createLineSplitter } from "./line_splitter.ts";
-import { newPeerId, type Peer } from "./peer.ts";
+import { type InboundItem, listenStream, type StreamFraming, type StreamListener } from "./stream_transport.ts";
 
-const log = getLogger(["wirechat", "tcp"]);
-
-/** Bytes asked for per read. */
-export const TCP_READ_CHUNK = 16 * 1024;
-
-/**
- * Longest a closing connection may take to drain its output and see the
- * client's FIN before the socket is closed anyway. Below the server's
- * shutdown grace, so shutdown never waits on a stuck TCP client.
- */
-export const TCP_CLOSE_LINGER_MS = 250;
-
-/** A running TCP listener. */
-export interface TcpListener {
-  /** The bound address (port 0 resolves to the real port). */
-  readonly addr: Deno.NetAddr;
-  /** Stops accepting; open connections are closed by the server's shutdown. */
-  close(): Promise<void>;
-}
+export { TCP_CLOSE_LINGER_MS, TCP_READ_CHUNK } from "./stream_transport.ts";
 
 const encoder = new TextEncoder();
 
-function remoteOf(addr: Deno.Addr): string {
-  if (addr.transport !== "tcp") return addr.transport;
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
-}
+/** Lines in, lines out; a bare Enter from nc/telnet is not a command. */
+export const lineFraming: StreamFraming = {
+  label: "TCP",
+  decoder() {
+    const splitter = createLineSplitter();
+    return {
+      push(chunk) {
+        const out: InboundItem[] = [];
+        for (const item of splitter.push(chunk)) {
+          if (item.type === "line") {
+            if (item.line !== "") out.push({ type: "text", text: item.line });
+          } else if (item.type === "invalid_utf8") out.push(item);
+          else out.push({ type: "too_big" });
+        }
+        return out;
+      },
+    };
+  },
+  encode: (texts) => ({ bytes: encoder.encode(texts.join("\n") + "\n"), count: texts.length }),
+  refusal: (code) => encoder.encode(formatLine({ type: "error", code }) + "\n"),
+  dialect: () => lineDialect(false),
+};
 
-/** Answers a refused connection with one `ERR` line and closes it. */
-async function refuse(conn: Deno.TcpConn, code: "server_full" | "rate_limited"): Promise<void> {
-  const timer = setTimeout(() => conn.close(), TCP_CLOSE_LINGER_MS);
-  try {
-    await conn.write(encoder.encode(formatLine({ type: "error", code }) + "\n"));
-    clearTimeout(timer);
-    conn.close();
-  } catch {
-    clearTimeout(timer);
-    try {
-      conn.close();
-    } catch { /* closed by the timer */ }
-  }
-}
+/** A running TCP listener. */
+export type TcpListener = StreamListener;
 
-/** Listens on `hostname:port` and serves every connection with `ctx`. */
+/** Listens on `hostname:port` for line clients. */
 export function listenTcp(ctx: ServerContext, hostname: string, port: number): TcpListener {
-  const listener = Deno.listen({ hostname, port, transport: "tcp" });
-  const accepting = (async () => {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (err) {
-        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-        log.error("TCP accept failed: {error}", { error: String(err) });
-        continue;
-      }
-      if (ctx.shuttingDown) {
-        conn.close();
-        continue;
-      }
-      const remote = remoteOf(conn.remoteAddr);
-      const refusal = ctx.admission.check(addressOf(remote), ctx.admission.total());
-      if (refusal !== undefined) {
-        ctx.metrics.inc("wirechat_connections_refused_total", 1, { reason: refusal });
-        log.warn("Refused a TCP connection from {remote}: {reason}", { remote, reason: refusal });
-        ctx.track(refuse(conn, refusal === "connect_rate" ? "rate_limited" : "server_full"));
-        continue;
-      }
-      ctx.track(serveTcpConnection(conn, ctx), remote);
-    }
-  })();
-  let closed = false;
-  return {
-    addr: listener.addr,
-    async close() {
-      if (!closed) {
-        closed = true;
-        listener.close();
-      }
-      await accepting;
-    },
-  };
-}
-
-/**
- * Serves one TCP connection speaking `dialect`; resolves once the socket is
- * closed and the session has ended.
- */
-export async function serveTcpConnection(
-  conn: Deno.TcpConn,
-  ctx: ServerContext,
-  dialect: Dialect = lineDialect(false),
-): Promise<void> {
-  const { scheduler, metrics, config } = ctx;
-  const remote = remoteOf(conn.remoteAddr);
-  try {
-    conn.setNoDelay(true);
-    conn.setKeepAlive(true);
-  } catch { /* best effort */ }
-
-  /** Lines queued in the current task, not yet encoded. */
-  const pending: string[] = [];
-  /** Encoded chunks waiting for the write loop. */
-  const chunks: Uint8Array[] = [];
-  let unsent = 0;
-  let writing = false;
-  let closing = false;
-  let finSent = false;
-  let readerEnded = false;
-  let dead = false;
-  let linger: ReturnType<typeof setTimeout> | undefined;
-  const done = Promise.withResolvers<void>();
-
-  function destroy() {
-    if (dead) return;
-    dead = true;
-    closing = true;
-    clearTimeout(linger);
-    chunks.length = 0;
-    pending.length = 0;
-    unsent = 0;
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-    session.closed();
-    done.resolve();
-  }
-
-  /** Sends FIN once everything is written; closes once the reader is done too. */
-  function settle() {
-    if (!closing || dead || writing || chunks.length > 0) return;
-    if (readerEnded) return destroy();
-    if (finSent) return;
-    finSent = true;
-    conn.closeWrite().catch(() => destroy());
-  }
-
-  async function pump() {
-    if (writing) return;
-    writing = true;
-    try {
-      while (chunks.length > 0 && !dead) {
-        const chunk = chunks[0];
-        let at = 0;
-        while (at < chunk.length) at += await conn.write(chunk.subarray(at));
-        chunks.shift();
-        unsent -= chunk.length;
-      }
-    } catch (err) {
-      if (!dead) log.info("Write to {remote} failed: {error}", { remote, error: String(err) });
-      writing = false;
-      return destroy();
-    }
-    writing = false;
-    settle();
-  }
-
-  const outbound = {
-    flush() {
-      if (pending.length === 0) return;
-      if (dead) {
-        pending.length = 0;
-        return;
-      }
-      const chunk = encoder.encode(pending.join("\n") + "\n");
-      metrics.inc("wirechat_lines_out_total", pending.length);
-      pending.length = 0;
-      chunks.push(chunk);
-      unsent += chunk.length;
-      if (unsent > config.maxOutbound) {
-        log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", { remote, bytes: unsent });
-        metrics.inc("wirechat_slow_consumer_disconnects_total");
-        return destroy();
-      }
-      void pump();
-    },
-  };
-
-  const peer: Peer = {
-    id: newPeerId(),
-    remote,
-    kind: `tcp/${dialect.name}`,
-    send(event) {
-      if (closing) return;
-      const frame = dialect.encode(event);
-      if (frame === undefined) return;
-      pending.push(frame);
-      scheduler.mark(outbound);
-    },
-    close(code, reason) {
-      if (closing) return;
-      scheduler.flushOne(outbound);
-      closing = true;
-      log.info("Closing TCP {remote}: {code} {reason}", { remote, code, reason });
-      // The member leaves now, not when a stalled peer finally drains.
-      session.closed();
-      linger = setTimeout(destroy, TCP_CLOSE_LINGER_MS);
-      settle();
-    },
-  };
-
-  const session = ctx.attach(peer);
-  dialect.open(session, peer);
-  const splitter = createLineSplitter();
-  const buf = new Uint8Array(TCP_READ_CHUNK);
-
-  while (!dead) {
-    let n: number | null;
-    try {
-      n = await conn.read(buf);
-    } catch {
-      n = null;
-    }
-    if (n === null) break;
-    if (closing) continue; // discard until the client's FIN
-    metrics.inc("wirechat_bytes_in_total", n);
-    for (const item of splitter.push(buf.subarray(0, n))) {
-      if (closing) break;
-      if (item.type === "line") {
-        // A bare Enter from nc/telnet is not a command.
-        if (item.line === "") continue;
-        metrics.inc("wirechat_frames_in_total");
-        dialect.receive(item.line, session, peer);
-      } else if (item.type === "invalid_utf8") {
-        metrics.inc("wirechat_errors_total", 1, { code: "invalid_utf8" });
-        session.refuse(new ProtocolError("invalid_utf8"));
-      } else {
-        metrics.inc("wirechat_errors_total", 1, { code: "frame_too_big" });
-        peer.send({ type: "error", code: "too_large" });
-        peer.close(CloseCode.TOO_BIG, "Message too big");
-      }
-    }
-  }
-  readerEnded = true;
-  if (!closing) peer.close(CloseCode.NORMAL, "Connection closed by client");
-  settle();
-  await done.promise;
+  return listenStream(ctx, hostname, port, lineFraming);
 }
