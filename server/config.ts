@@ -232,17 +232,18 @@ export const SERVER_ENV_VARS: readonly string[] = SERVER_OPTIONS.map((o) => envN
 
 /** Usage text for `--help` and usage errors. */
 export function serverUsage(): string {
+  const width = Math.max(...SERVER_OPTIONS.map((o) => o.flag.length)) + 2;
   const rows = SERVER_OPTIONS.map((o) => {
     const def = o.default === undefined ? "off" : String(o.default);
-    return `  --${o.flag.padEnd(16)} ${o.help} [${def}] (${envName(o.flag)})`;
+    return `  ${`--${o.flag}`.padEnd(width)} ${o.help} [${def}] (${envName(o.flag)})`;
   });
   return [
     "Usage: wirechat serve [options]",
     "",
     "Options (flags win over environment variables, which win over defaults):",
     ...rows,
-    "  --help             show this help",
-    "  --version          print the version",
+    `  ${"--help".padEnd(width)} show this help`,
+    `  ${"--version".padEnd(width)} print the version`,
   ].join("\n");
 }
 
