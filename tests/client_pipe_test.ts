@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
+import { makeCertificate } from "./tls_cert.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 /** The same permissions as the `client` task in deno.json. */
@@ -181,42 +182,10 @@ Deno.test("pipe: more lines than the server's burst all arrive (paced), and an o
   assertEquals(bob.lines.filter((l) => / bot: line \d+$/.test(l)).length, count);
 });
 
-async function makeCert(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = `${dir}/cert.pem`;
-  const key = `${dir}/key.pem`;
-  const out = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "2",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`openssl failed: ${new TextDecoder().decode(out.stderr)}`);
-  return { cert, key };
-}
-
 Deno.test("wss: an untrusted certificate fails with a TLS sentence; --ca trusts it; a bad --ca file exits 1", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wirechat-client-tls-" });
   try {
-    const { cert, key } = await makeCert(dir);
+    const { cert, key } = await makeCertificate(dir);
     await using srv = await startTestServer({ tlsCert: cert, tlsKey: key });
     const url = `wss://localhost:${srv.port}/`;
     const [untrusted, trusted, missing, notPem] = await Promise.all([

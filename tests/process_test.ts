@@ -5,52 +5,10 @@
  * @module
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { join, WAIT_MS } from "./helpers.ts";
+import { join } from "./helpers.ts";
+import { SERVE_FLAGS, spawnServer } from "./server_process.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-/** The serve task's permissions, read from deno.json so the test runs what users run. */
-const SERVE_TASK: string = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`)).tasks.serve.command;
-const SERVE_FLAGS = SERVE_TASK.split(" ").filter((w) => w.startsWith("--allow-"));
-
-interface ServerProcess {
-  child: Deno.ChildProcess;
-  port: number;
-  url: string;
-  stderr: () => string;
-}
-
-async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVE_FLAGS, `${ROOT}main.ts`, "serve", ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const decoder = new TextDecoder();
-  const reader = child.stderr.getReader();
-  const port = await (async () => {
-    const signal = AbortSignal.timeout(WAIT_MS * 2);
-    while (!signal.aborted) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value);
-      const m = /Listening on ws:\/\/[^:]+:(\d+)\//.exec(text);
-      if (m) return Number(m[1]);
-    }
-    throw new Error(`server did not start: ${text}`);
-  })();
-  // Keep draining stderr so the child never blocks on a full pipe.
-  (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value);
-    }
-  })();
-  return { child, port, url: `ws://127.0.0.1:${port}/`, stderr: () => text };
-}
 
 async function withLogDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "wirechat-proc-" });

@@ -39,10 +39,10 @@ export function rssOf(pid: number): number {
 }
 
 /** Spawns `main.ts serve ...args` (add `--port 0`) and waits for its listening line. */
-export async function spawnServer(args: string[]): Promise<ServerProcess> {
+export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...SERVE_FLAGS, `${ROOT}main.ts`, "serve", ...args],
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
