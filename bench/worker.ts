@@ -336,10 +336,12 @@ export function createWorkerClients(
       for (const c of mine) for (let i = 0; i < setup.window; i++) sendOne(c);
     } else {
       ticker = setInterval(() => {
-        const now = clock();
-        const due = Math.floor(((Math.min(now, end) - start) / 1000) * setup.ratePerSender);
+        const sends = ((Math.min(clock(), end) - start) / 1000) * setup.ratePerSender;
         for (const c of mine) {
           if (c.socket!.isClosed) continue;
+          // Senders are phase-shifted evenly over one interval, so the total rate is smooth, not bursts of all
+          // senders at the same instant.
+          const due = Math.floor(sends + c.spec.sender / senders);
           while (c.seq < due) sendOne(c);
         }
       }, 1);
