@@ -122,7 +122,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     default: DEFAULT_MAX_OUTBOUND,
     min: 1024,
     max: 1024 ** 3,
-    help: "unsent output (bytes, plus 1 KiB per pending frame) after which a slow client is disconnected",
+    help: "unsent output (bytes, plus 1 KiB per frame once backlogged 1 s) after which a slow client is disconnected",
   },
   {
     flag: "idle-timeout",

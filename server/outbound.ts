@@ -15,10 +15,16 @@
 export const PENDING_FRAME_COST = 1024;
 
 /**
+ * How long a peer's output must have stayed unsent (at every flush) before its pending frames are priced with
+ * {@linkcode PENDING_FRAME_COST}: a reader catches up within milliseconds after a burst, a stalled one never does.
+ */
+export const BACKLOG_GRACE_MS = 1000;
+
+/**
  * What a peer's unsent output costs the server: its bytes plus {@linkcode PENDING_FRAME_COST} per pending frame,
- * the frame count estimated from the peer's average frame size. The WebSocket transport prices the output left unsent
- * from earlier turns this way (plus the bytes it just queued) against `--max-outbound`, so a client that stopped
- * reading is cut off at about the same memory whether its frames are small or large.
+ * the frame count estimated from the peer's average frame size. The WebSocket transport prices a backlog (output
+ * unsent for {@linkcode BACKLOG_GRACE_MS}) this way against `--max-outbound`, so a client that stopped reading is cut
+ * off at about the same memory whether its frames are small or large.
  *
  * @example
  * ```ts

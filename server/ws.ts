@@ -11,7 +11,7 @@ import type { ServerContext } from "./context.ts";
 import { type Dialect, lineDialect } from "./dialect.ts";
 import { jsonDialect } from "./dialects/json.ts";
 import { JSON_SUBPROTOCOL } from "../protocol/dialects/json.ts";
-import { batchFrame, outboundCharge } from "./outbound.ts";
+import { BACKLOG_GRACE_MS, batchFrame, outboundCharge } from "./outbound.ts";
 import { newPeerId, type Peer } from "./peer.ts";
 
 const log = getLogger(["wirechat", "ws"]);
@@ -46,6 +46,8 @@ export function acceptWebSocket(
   const queue: string[] = [];
   // Frames and bytes sent so far: the average frame size prices pending frames (see outboundCharge).
   let framesOut = 0, bytesOut = 0;
+  // Since when this peer has had output unsent at every flush (-1: it drained).
+  let backlogSince = -1;
   let closing = false;
 
   const outbound = {
@@ -69,9 +71,12 @@ export function acceptWebSocket(
       framesOut += batch ? 1 : queue.length;
       bytesOut += unsent - unsentBefore;
       queue.length = 0;
-      // Output still unsent from earlier turns is a backlog and priced per frame; what this turn just queued is
-      // counted in bytes, so a burst (a join storm) to a client that reads is never mistaken for one.
-      const charge = outboundCharge(unsentBefore, bytesOut / framesOut) + (unsent - unsentBefore);
+      // Output that stayed unsent for BACKLOG_GRACE_MS is a backlog and priced per frame; until then it counts its
+      // bytes, so a burst (a join storm, many messages in one event-loop turn) to a client that reads is not one.
+      if (unsentBefore === 0) backlogSince = -1;
+      else if (backlogSince < 0) backlogSince = performance.now();
+      const backlog = backlogSince >= 0 && performance.now() - backlogSince > BACKLOG_GRACE_MS;
+      const charge = backlog ? outboundCharge(unsentBefore, bytesOut / framesOut) + (unsent - unsentBefore) : unsent;
       if (!closing && charge > config.maxOutbound) {
         log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", {
           remote,
