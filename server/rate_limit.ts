@@ -5,7 +5,7 @@
  */
 
 /** Default burst: a multi-line paste of this many lines passes at once. */
-export const DEFAULT_RATE_BURST = 30;
+export const DEFAULT_RATE_BURST = 100;
 /** Default sustained rate in lines per second; a human typist stays far below. */
 export const DEFAULT_RATE_PER_SECOND = 10;
 /** Consecutive refused lines after which a flooder is closed with 1008. */

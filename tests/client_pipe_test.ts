@@ -168,9 +168,9 @@ Deno.test("pipe: usage errors exit 2 (no --nick in pipe mode, bad port, unknown 
 });
 
 Deno.test("pipe: more lines than the server's burst all arrive (paced), and an over-long line is skipped with a note", async () => {
-  await using srv = await startTestServer();
+  await using srv = await startTestServer({ rateBurst: 30 });
   await using bob = await join(srv.url, "bob");
-  const count = 34; // server default burst is 30: unpaced, some would be refused
+  const count = 34; // the server's burst is 30 here: unpaced, some would be refused
   const input = Array.from({ length: count }, (_, i) => `line ${i + 1}`);
   input.splice(3, 0, "x".repeat(70_000));
   const run = await runClient(["--nick", "bot", "--url", srv.url], input.join("\n") + "\n");

@@ -7,7 +7,7 @@
  */
 import type { ClientCommand } from "../../protocol/mod.ts";
 
-/** Lines sent at once before pacing starts (below the server's default burst of 30). */
+/** Lines sent at once before pacing starts (well below the server's default burst of 100). */
 export const SEND_BURST = 20;
 /** Sustained lines per second (below the server's default 10/s). */
 export const SEND_LINES_PER_SECOND = 8;
