@@ -12,9 +12,8 @@
  */
 import { ERROR_TEXT, HARD_FRAME_CAP } from "../protocol/mod.ts";
 import { createRiftDecoder, riftFrame, riftFrameOfText } from "../protocol/dialects/riftchat.ts";
-import type { ServerContext } from "./context.ts";
 import { RIFT_SYSTEM_NAME, riftchatDialect } from "./dialects/riftchat.ts";
-import { type InboundItem, listenStream, type StreamFraming, type StreamListener } from "./stream_transport.ts";
+import type { InboundItem, StreamFraming } from "./stream_transport.ts";
 
 /** Largest accepted RiftChat message body in bytes (the WebSocket frame cap). */
 export const RIFT_MAX_FRAME = HARD_FRAME_CAP;
@@ -55,11 +54,3 @@ export const riftFraming: StreamFraming = {
     }),
   dialect: () => riftchatDialect(),
 };
-
-/** A running RiftChat listener. */
-export type RiftchatListener = StreamListener;
-
-/** Listens on `hostname:port` for RiftChat clients. */
-export function listenRiftchat(ctx: ServerContext, hostname: string, port: number): RiftchatListener {
-  return listenStream(ctx, hostname, port, riftFraming);
-}

@@ -17,8 +17,9 @@ import { describeServerMetrics } from "./metrics_catalog.ts";
 import { createOutboundScheduler } from "./outbound.ts";
 import { createRedisBusFor } from "./redis_setup.ts";
 import { createRoom } from "./room.ts";
-import { listenRiftchat } from "./riftchat.ts";
-import { listenTcp } from "./tcp.ts";
+import { riftFraming } from "./riftchat.ts";
+import { listenStream, type StreamFraming, type StreamListener } from "./stream_transport.ts";
+import { lineFraming } from "./tcp.ts";
 import { loadTls } from "./tls.ts";
 
 const log = getLogger(["wirechat", "server"]);
@@ -117,40 +118,25 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     dir: config.logDir,
   });
 
-  /** Further listeners (plain TCP, other dialects), each started only when configured. */
-  const listeners: { close(): void | Promise<void> }[] = [];
-  let tcpAddr: Deno.NetAddr | undefined;
-  if (config.tcpPort !== undefined) {
-    let tcp;
+  /** Further listeners (plain TCP, RiftChat), each started only when configured. */
+  const listeners: StreamListener[] = [];
+  async function listenIfConfigured(port: number | undefined, framing: StreamFraming, who: string) {
+    if (port === undefined) return undefined;
+    let listener: StreamListener;
     try {
-      tcp = listenTcp(ctx, config.host, config.tcpPort);
-    } catch (err) {
-      abort.abort();
-      await http.finished;
-      throw err;
-    }
-    listeners.push(tcp);
-    tcpAddr = tcp.addr;
-    log.info("Listening for plain-TCP line clients on {host}:{port}", { host: tcpAddr.hostname, port: tcpAddr.port });
-  }
-  let riftchatAddr: Deno.NetAddr | undefined;
-  if (config.riftchatPort !== undefined) {
-    let rift;
-    try {
-      rift = listenRiftchat(ctx, config.host, config.riftchatPort);
+      listener = listenStream(ctx, config.host, port, framing);
     } catch (err) {
       await Promise.all(listeners.map((l) => l.close()));
       abort.abort();
       await http.finished;
       throw err;
     }
-    listeners.push(rift);
-    riftchatAddr = rift.addr;
-    log.info("Listening for RiftChat clients on {host}:{port}", {
-      host: riftchatAddr.hostname,
-      port: riftchatAddr.port,
-    });
+    listeners.push(listener);
+    log.info("Listening for {who} on {host}:{port}", { who, host: listener.addr.hostname, port: listener.addr.port });
+    return listener.addr;
   }
+  const tcpAddr = await listenIfConfigured(config.tcpPort, lineFraming, "plain-TCP line clients");
+  const riftchatAddr = await listenIfConfigured(config.riftchatPort, riftFraming, "RiftChat clients");
 
   let stopping: Promise<void> | undefined;
   async function shutdown() {

@@ -8,10 +8,9 @@
  * @module
  */
 import { formatLine } from "../protocol/mod.ts";
-import type { ServerContext } from "./context.ts";
 import { lineDialect } from "./dialect.ts";
 import { createLineSplitter } from "./line_splitter.ts";
-import { type InboundItem, listenStream, type StreamFraming, type StreamListener } from "./stream_transport.ts";
+import type { InboundItem, StreamFraming } from "./stream_transport.ts";
 
 export { TCP_CLOSE_LINGER_MS, TCP_READ_CHUNK } from "./stream_transport.ts";
 
@@ -39,11 +38,3 @@ export const lineFraming: StreamFraming = {
   refusal: (code) => encoder.encode(formatLine({ type: "error", code }) + "\n"),
   dialect: () => lineDialect(false),
 };
-
-/** A running TCP listener. */
-export type TcpListener = StreamListener;
-
-/** Listens on `hostname:port` for line clients. */
-export function listenTcp(ctx: ServerContext, hostname: string, port: number): TcpListener {
-  return listenStream(ctx, hostname, port, lineFraming);
-}
