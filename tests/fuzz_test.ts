@@ -16,22 +16,12 @@ import {
   validateNick,
 } from "../protocol/mod.ts";
 import { assertEquals, assertOk } from "./assert.ts";
+import { prng } from "./prng.ts";
 
 /** The fixed seed: a failure reproduces on every run and machine. */
 const SEED = 0xc0ffee;
 /** Inputs per generator. */
 const COUNT = 20_000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ["NICK", "MSG", "WHO", "QUIT", "PM", "TYPING", "HISTORY", "PING", "VERSION", "HELP", "nick", "Msg", "pM"];
 const ATOMS = [

@@ -11,18 +11,7 @@ import { join, startTestServer, type TestClient, type TestServer } from "./helpe
 import { encodeFrame, maskChunk, Op, rawConnect, rawJoin, type RawSocket, writeAll } from "./raw_ws.ts";
 import { DEFAULT_RATE_BURST, FLOOD_CLOSE_AFTER } from "../server/rate_limit.ts";
 import { spawnServer } from "./server_process.ts";
-
-/** A small deterministic PRNG (mulberry32), so "random" garbage is the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./prng.ts";
 
 function garbage(rand: () => number, n: number): Uint8Array {
   const out = new Uint8Array(n);
