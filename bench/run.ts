@@ -10,7 +10,7 @@ import { createHistogram, type Histogram, merge, summarize } from "./histogram.t
 import type { BenchOptions } from "./options.ts";
 import { openRawSocket } from "./raw_socket.ts";
 import { loadAverage, type ProcSample, sampleProcess, type SpawnedServer, spawnServer } from "./server_process.ts";
-import { type ClientSpec, clock, type FinalReport, type JoinReport, type WorkerReport } from "./worker.ts";
+import { type ClientSpec, clock, type FinalReport, type JoinReport, type Tally, type WorkerReport } from "./worker.ts";
 
 /** Wait for a join notice before falling back to barrier messages. */
 export const BARRIER_AFTER_MS = 2_000;
@@ -28,7 +28,7 @@ export interface Summary {
 }
 
 /** What a run measured. */
-export interface BenchResult {
+export interface BenchResult extends Tally {
   target: string[];
   spawned: boolean;
   options: BenchOptions;
@@ -50,12 +50,6 @@ export interface BenchResult {
    * (load generator write, server read and processing) and stamped → received (fan-out, kernel, load generator read).
    */
   latencySplitMs: { toServer: Summary; fromServer: Summary };
-  missing: number;
-  duplicated: number;
-  errors: number;
-  errorSamples: string[];
-  closedByServer: number;
-  closeSamples: string[];
   /** Stalled clients whose leave notice the others received (the server cut them off). */
   stalledDisconnected: number;
   /** CPU used by the load generator itself during the window, as a share of one core. */

@@ -57,20 +57,24 @@ export interface JoinReport {
   failures: string[];
 }
 
-/** What a worker reports at the end. */
-export interface FinalReport {
-  type: "result";
-  delivered: number;
-  deliveredInWindow: number;
-  /** Text frames the clients received during the window. */
-  framesInWindow: number;
-  sentInWindow: number;
+/** Delivery accounting and failures, as a worker reports them and as the run sums them. */
+export interface Tally {
   missing: number;
   duplicated: number;
   errors: number;
   errorSamples: string[];
   closedByServer: number;
   closeSamples: string[];
+}
+
+/** What a worker reports at the end. */
+export interface FinalReport extends Tally {
+  type: "result";
+  delivered: number;
+  deliveredInWindow: number;
+  /** Text frames the clients received during the window. */
+  framesInWindow: number;
+  sentInWindow: number;
   stalledLeft: string[];
   stalledClosed: number;
   hist: Histogram;

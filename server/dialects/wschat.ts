@@ -86,17 +86,10 @@ export function wschatDialect(ctx: ServerContext, newUuid: () => string = () => 
     let frame: string | undefined;
     switch (event.type) {
       case "join":
-        frame = encodeWschat({
-          sender: WSCHAT_SYSTEM,
-          action: "connect",
-          contents: identity(event.nick),
-          timestamp: now,
-        });
-        break;
       case "leave":
         frame = encodeWschat({
           sender: WSCHAT_SYSTEM,
-          action: "disconnect",
+          action: event.type === "join" ? "connect" : "disconnect",
           contents: identity(event.nick),
           timestamp: now,
         });
