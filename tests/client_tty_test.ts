@@ -72,7 +72,12 @@ Deno.test({
       socketPath = (await tmux("display-message", "-p", "#{socket_path}")).trim();
 
       // Joined: the replay is framed by its markers, the prompt is at the bottom.
-      let rows = await waitScreen("the prompt", (r) => r.at(-1) === "alice>", 15_000);
+      // The prompt is drawn on the join notice; the replay block follows it, so wait for both.
+      let rows = await waitScreen(
+        "the prompt and the replay",
+        (r) => r.at(-1) === "alice>" && r.some((l) => l.includes(REPLAY_FOOTER)),
+        15_000,
+      );
       const joined = rows.join("\n");
       assertOk(
         joined.indexOf(REPLAY_HEADER) < joined.indexOf("bob: before alice") &&
