@@ -369,6 +369,8 @@ Deno.test("browser client in headless Chromium", async (t) => {
       const other = await waitLine(p.page, "bob too");
       assert(other.includes("history"), `replayed line: ${other}`);
       await screenshot(p.page, "desktop-replay.png");
+      // The closing divider comes with the replay's end, which may arrive after its last line.
+      await p.page.locator("#messages .divider", { hasText: "Now" }).waitFor();
       const dividers = await texts(p.page, "#messages .divider");
       assert(dividers.join("|") === "Earlier messages|Now", `dividers: ${dividers}`);
       bob.send("MSG live after reload");
