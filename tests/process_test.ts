@@ -35,6 +35,9 @@ Deno.test("SIGTERM: clients get the notice and 1001, exit 0 promptly, replay sur
     const elapsed = performance.now() - t0;
     assertEquals(status.code, 0);
     assertOk(elapsed < 2000, `exit took ${elapsed} ms`);
+    // The exit status and the last stderr bytes arrive separately: stop() (the process is gone, so it only
+    // waits) also waits until stderr is drained to its end.
+    assertEquals(await first.stop(), 0);
     assertMatch(first.stderr(), /Server stopped/);
     // Operational log: a separate daily file, without chat text at info level.
     const opLog = await Deno.readTextFile(`${dir}/${new Date().toISOString().slice(0, 10)}-server.log`);
