@@ -10,6 +10,14 @@ import { connect, join, startTestServer } from "./helpers.ts";
 import { connectTcp } from "./line_client.ts";
 import { rawConnect } from "./raw_ws.ts";
 
+/** Polls `pred` (bounded): for server state no client line announces. */
+async function waitUntil(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !pred();) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 Deno.test("limits: max clients total; the next one gets ERR Server full and close 1013", async () => {
   await using t = await startTestServer({ maxClients: 2 });
   await using a = await join(t.url, "alice");
@@ -43,6 +51,9 @@ Deno.test("limits: max clients per address (loopback not exempt here)", async ()
   b.send("QUIT");
   await b.closed;
   await a.until("SYS a2 left the chat!");
+  // The leave notice goes out when the server closes; the slot is released only once the server has read
+  // the client's close frame, which may come after the client already saw its close.
+  await waitUntil("a2's slot to be released", () => t.server.context.admission.openFrom("127.0.0.1") < 2);
   await using d = await join(t.url, "a3");
   assertEquals(t.server.context.admission.openFrom("127.0.0.1"), 2);
   d.send("WHO");
@@ -163,6 +174,8 @@ Deno.test("limits: the deadline and the total cap cover plain-TCP clients too", 
   // The silent TCP client is told why and dropped; then there is room again.
   for (let line = ""; line !== "ERR Registration timeout";) line = await silent.next(3000);
   await silent.closed;
+  // The client answers the server's FIN with its own; the server frees the slot once it has read that FIN.
+  await waitUntil("the silent client's slot to be released", () => t.server.context.admission.total() < 2);
   await using late = await join(t.url, "late");
   late.send("WHO");
   await late.expect("SYS Online (2): late, tcpuser");
