@@ -153,6 +153,16 @@ Deno.test("tcp: a client that stops reading is disconnected without blocking the
     const stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.tcpAddr!.port });
     try {
       await stalled.write(new TextEncoder().encode("NICK stalled\n"));
+      // Read up to its own join line (then never again): the talker must join after it, or the talker's first
+      // line could be "SYS stalled joined the chat!" (two sockets, no order between them).
+      const buf = new Uint8Array(4096);
+      const signal = AbortSignal.timeout(5000);
+      for (let got = ""; !got.includes("SYS stalled joined the chat!\n");) {
+        if (signal.aborted) throw new Error(`stalled did not join: ${JSON.stringify(got)}`);
+        const n = await stalled.read(buf);
+        if (n === null) throw new Error(`closed before the join: ${JSON.stringify(got)}`);
+        got += new TextDecoder().decode(buf.subarray(0, n));
+      }
       await using talker = await connectWs(`ws://127.0.0.1:${server.addr.port}/`);
       await joinAs(talker, "talker");
       const text = "z".repeat(2000);
