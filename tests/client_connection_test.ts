@@ -226,20 +226,33 @@ Deno.test("reconnect: a nickname still held (a ghost) is retried with backoff un
   try {
     const first = await startTestServer({ logDir });
     const port = first.port;
-    // Fixed jitter: attempts after 300 ms, 600 ms, 1200 ms…
-    const r = recorder(first.url, { backoff: { initialMs: 600, maxMs: 2000 }, random: () => 0 });
-    await r.conn.join("alice");
-    await first[Symbol.asyncDispose]();
-    await using second = await startTestServer({ logDir, port });
-    const ghost = await join(second.url, "alice");
-    await r.waitFor(
-      "a refused rejoin",
-      () => r.statuses.some((s) => s.status === "reconnecting" && /still held/.test(s.reason)),
-    );
-    await ghost.close();
-    await r.waitFor("rejoined", () => r.statuses.filter((s) => s.status === "connected").length === 2);
-    assertEquals(r.conn.nick, "alice");
-    await r.conn.quit();
+    // The client goes through a proxy that refuses its reconnects until the ghost holds the nick. Without it,
+    // an attempt (the first after 300 ms) reaching the new server before the ghost's join would rejoin as
+    // alice, and the ghost's join would be the one refused.
+    const proxy = startProxy(port);
+    try {
+      // Fixed jitter: attempts after 300 ms, 600 ms, 1200 ms…
+      const r = recorder(`ws://127.0.0.1:${proxy.port}/`, {
+        backoff: { initialMs: 600, maxMs: 2000 },
+        random: () => 0,
+      });
+      await r.conn.join("alice");
+      proxy.cut();
+      await first[Symbol.asyncDispose]();
+      await using second = await startTestServer({ logDir, port });
+      const ghost = await join(second.url, "alice");
+      proxy.resume();
+      await r.waitFor(
+        "a refused rejoin",
+        () => r.statuses.some((s) => s.status === "reconnecting" && /still held/.test(s.reason)),
+      );
+      await ghost.close();
+      await r.waitFor("rejoined", () => r.statuses.filter((s) => s.status === "connected").length === 2);
+      assertEquals(r.conn.nick, "alice");
+      await r.conn.quit();
+    } finally {
+      await proxy.close();
+    }
   } finally {
     await Deno.remove(logDir, { recursive: true });
   }
