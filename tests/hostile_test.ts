@@ -283,6 +283,7 @@ Deno.test("hostile: half-open connections are dropped by the heartbeat and the d
 
 Deno.test("hostile: a reconnect storm stays bounded and leaves no ghosts", async () => {
   await using t = await startTestServer({ limitExempt: "", connectsPerMinute: 200, maxClientsPerAddress: 50 });
+  const t0 = performance.now(); // the bucket starts full (200) at the watcher's connect, after this
   await using watcher = await join(t.url, "watcher"); // 1 of 200
   let accepted = 0;
   let limited = 0;
@@ -311,10 +312,12 @@ Deno.test("hostile: a reconnect storm stays bounded and leaves no ghosts", async
     }
   };
   await Promise.all(Array.from({ length: 10 }, (_, w) => worker(w)));
+  // 199 tokens were left; the bucket refills 200/min while the storm runs: as many more as its duration
+  // allows (about 2 in the usual half second; more on a slow machine, not a fixed guess).
+  const refill = Math.ceil(((performance.now() - t0) * 200) / 60_000);
   assertEquals(accepted + limited + full, 400);
-  // 199 tokens were left; the bucket refills 200/min while the storm runs (well under 2 s here).
-  assertOk(accepted <= 199 + 7 && accepted >= 150, `accepted ${accepted}`);
-  assertOk(limited >= 400 - 199 - 7, `limited ${limited}`);
+  assertOk(accepted <= 199 + refill && accepted >= 150, `accepted ${accepted} (refill up to ${refill})`);
+  assertOk(limited >= 400 - 199 - refill, `limited ${limited}`);
   // Every accepted member left exactly once, and nobody is left over.
   for (let w = 0; w < 10; w++) {
     for (let i = 0; i < 40; i++) {
