@@ -10,6 +10,14 @@ import { type ServerParts, startServer, type WirechatServer } from "../server/se
 /** Default bound for awaiting one event in tests. */
 export const WAIT_MS = 5000;
 
+/** Polls `pred` every 10 ms until it holds, bounded: for server state that no client line announces. */
+export async function waitUntil(what: string, pred: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !pred();) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** A running test server with its temporary log folder. */
 export interface TestServer extends AsyncDisposable {
   server: WirechatServer;

@@ -6,17 +6,9 @@
 import { parseServerArgs } from "../server/config.ts";
 import { addressOf, createAdmission } from "../server/limits.ts";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { connect, join, startTestServer } from "./helpers.ts";
+import { connect, join, startTestServer, waitUntil } from "./helpers.ts";
 import { connectTcp } from "./line_client.ts";
 import { rawConnect } from "./raw_ws.ts";
-
-/** Polls `pred` (bounded): for server state no client line announces. */
-async function waitUntil(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !pred();) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 Deno.test("limits: max clients total; the next one gets ERR Server full and close 1013", async () => {
   await using t = await startTestServer({ maxClients: 2 });
@@ -30,9 +22,7 @@ Deno.test("limits: max clients total; the next one gets ERR Server full and clos
   // Room for one again once somebody leaves.
   await b.close();
   // b never joined, so there is no leave notice to await: watch the registry (bounded).
-  for (const deadline = Date.now() + 5000; t.server.context.admission.total() > 1 && Date.now() < deadline;) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitUntil("b's slot to be released", () => t.server.context.admission.total() <= 1);
   await using d = await join(t.url, "dave");
   d.send("WHO");
   await d.expect("SYS Online (2): alice, dave");

@@ -6,9 +6,9 @@
  * operational log, and writing resumes once the disk is back.
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { join, WAIT_MS } from "./helpers.ts";
+import { join, waitUntil } from "./helpers.ts";
 import { parseExposition } from "./exposition.ts";
-import { type ServerProcess, spawnServer } from "./server_process.ts";
+import { spawnServer } from "./server_process.ts";
 
 function today(): string {
   return new Date().toISOString().slice(0, 10);
@@ -17,13 +17,6 @@ function today(): string {
 async function failures(port: number): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   return parseExposition(await res.text()).get("wirechat_log_write_failures_total") ?? -1;
-}
-
-async function stderrMatches(server: ServerProcess, re: RegExp, timeoutMs = WAIT_MS): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !re.test(server.stderr());) {
-    if (Date.now() > deadline) assertMatch(server.stderr(), re);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 Deno.test("log failures: an unwritable file and a removed folder never stop the room", async () => {
@@ -48,7 +41,8 @@ Deno.test("log failures: an unwritable file and a removed folder never stop the 
     assertEquals(await failures(server.port), 2);
     // The server writes that log line before sending the message, but the test reads stderr from a pipe
     // in its own loop, which may not have read it yet: wait for it (bounded).
-    await stderrMatches(server, /\[ERR\] wirechat·server: Message log write failed: .*\/dev\/full/);
+    const failed = /\[ERR\] wirechat·server: Message log write failed: .*\/dev\/full/;
+    await waitUntil("the log-failure line on stderr", () => failed.test(server.stderr()));
 
     // Space again: the next message is on disk.
     await Deno.remove(file);

@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertOk } from "./assert.ts";
 import { parseExposition } from "./exposition.ts";
-import { join, startTestServer, type TestClient } from "./helpers.ts";
+import { join, startTestServer, type TestClient, waitUntil } from "./helpers.ts";
 import { rawJoin } from "./raw_ws.ts";
 import { spawnServer } from "./server_process.ts";
 
@@ -115,9 +115,7 @@ Deno.test("slow consumer: its dead socket counts against the limits until the TC
   assertOk(String(third).includes("ERR Server full"), String(third));
   // Once the never-reading peer really goes away, its slot is free again.
   slow.close();
-  for (const deadline = Date.now() + 5000; t.server.context.admission.total() > 1 && Date.now() < deadline;) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitUntil("the slow peer's slot to be released", () => t.server.context.admission.total() <= 1);
   await using fourth = await join(t.url, "fourth");
   fourth.send("WHO");
   await fourth.until("SYS Online (2): fourth, talker");
