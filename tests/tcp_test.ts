@@ -6,6 +6,7 @@
 import { startServer } from "../server/server.ts";
 import { defaultServerConfig, type ServerConfig } from "../server/config.ts";
 import { connectTcp, connectWs, type LineClient } from "./line_client.ts";
+import { WAIT_MS } from "./helpers.ts";
 
 async function withServer(
   overrides: Partial<ServerConfig>,
@@ -156,10 +157,12 @@ Deno.test("tcp: a client that stops reading is disconnected without blocking the
       // Read up to its own join line (then never again): the talker must join after it, or the talker's first
       // line could be "SYS stalled joined the chat!" (two sockets, no order between them).
       const buf = new Uint8Array(4096);
-      const signal = AbortSignal.timeout(5000);
+      const signal = AbortSignal.timeout(WAIT_MS);
+      const timedOut = new Promise<never>((_, reject) =>
+        signal.addEventListener("abort", () => reject(new Error("stalled did not join in time")), { once: true })
+      );
       for (let got = ""; !got.includes("SYS stalled joined the chat!\n");) {
-        if (signal.aborted) throw new Error(`stalled did not join: ${JSON.stringify(got)}`);
-        const n = await stalled.read(buf);
+        const n = await Promise.race([stalled.read(buf), timedOut]);
         if (n === null) throw new Error(`closed before the join: ${JSON.stringify(got)}`);
         got += new TextDecoder().decode(buf.subarray(0, n));
       }
