@@ -48,6 +48,17 @@ async function waitScreen(what: string, pred: (rows: string[]) => boolean, timeo
   }
 }
 
+/** Polls the cursor column until it is `want`, bounded. */
+async function waitCursorX(want: number): Promise<void> {
+  const signal = AbortSignal.timeout(WAIT_MS);
+  for (;;) {
+    const x = Number((await tmux("display-message", "-p", "-t", SESSION, "#{cursor_x}")).trim());
+    if (x === want) return;
+    if (signal.aborted) throw new Error(`cursor at column ${x}, expected ${want}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 const count = (rows: string[], re: RegExp) => rows.filter((r) => re.test(r)).length;
 
 Deno.test({
@@ -94,15 +105,18 @@ Deno.test({
       // A flood from bob while alice's line is half-typed.
       const flood = 25;
       for (let i = 1; i <= flood; i++) bob.send(`MSG flood ${i} of ${flood}`);
-      rows = await waitScreen("the flood", (r) => r.some((l) => l.includes(`bob: flood ${flood} `)));
-      assertEquals(rows.at(-1), `alice> ${typed}`);
-      const [cursorX] = (await tmux("display-message", "-p", "-t", SESSION, "#{cursor_x}")).trim().split(" ");
-      assertEquals(Number(cursorX), `alice> ${typed}`.length, "cursor after the typed text");
+      // Each redraw is one write, but tmux may show it half-applied: wait for the settled screen, in which the
+      // typed line is back under the flood and the cursor after it (it never settles if the line was lost).
+      const typedLine = `alice> ${typed}`;
+      await waitScreen(
+        "the flood above the intact typed line",
+        (r) => r.some((l) => l.includes(`bob: flood ${flood} `)) && r.at(-1) === typedLine,
+      );
+      await waitCursorX(typedLine.length);
 
       // bob types: a transient line above the prompt.
       bob.send("TYPING");
-      rows = await waitScreen("bob typing", (r) => r.at(-2) === "bob is typing…");
-      assertEquals(rows.at(-1), `alice> ${typed}`);
+      await waitScreen("bob typing", (r) => r.at(-2) === "bob is typing…" && r.at(-1) === typedLine);
 
       // The server restarts on the same port: a status line, then a reconnect with nothing shown twice.
       await first[Symbol.asyncDispose]();
@@ -110,14 +124,16 @@ Deno.test({
       await waitScreen("the status line", (r) => r.some((l) => l.startsWith("Disconnected (")));
       // Enter while disconnected: nothing is lost, the line goes back into the editor.
       await tmux("send-keys", "-t", SESSION, "Enter");
-      rows = await waitScreen(
+      await waitScreen(
         "the not-sent hint",
-        (r) => r.some((l) => l.endsWith(`* Not connected; not sent: ${typed}`)),
+        (r) => r.some((l) => l.endsWith(`* Not connected; not sent: ${typed}`)) && r.at(-1) === typedLine,
       );
-      assertEquals(rows.at(-1), `alice> ${typed}`);
       second = await startTestServer({ logDir, port });
-      rows = await waitScreen("the reconnect", (r) => r.some((l) => l.includes("Back in the chat")), 15_000);
-      assertEquals(rows.at(-1), `alice> ${typed}`);
+      rows = await waitScreen(
+        "the reconnect",
+        (r) => r.some((l) => l.includes("Back in the chat")) && r.at(-1) === typedLine,
+        15_000,
+      );
       assertOk(!rows.some((l) => l.startsWith("Disconnected (")), "status line cleared");
       await using carol = await join(second.url, "carol");
       carol.send("MSG after restart");
@@ -247,7 +263,10 @@ Deno.test("tty: against the original server no extension leaks, relayed escapes 
     // The original server relays control characters; they must not reach the terminal.
     await using mallory = await join(legacy.url, "mallory");
     mallory.send("MSG gotcha \x1b[2J\x1b[H\x1b[31mred \u202eevil\u202c\rX\x07");
-    const rows = await waitScreen("the hostile line", (r) => r.some((l) => l.includes("mallory: gotcha")));
+    const rows = await waitScreen(
+      "the hostile line, the prompt redrawn under it",
+      (r) => r.some((l) => l.includes("mallory: gotcha")) && r.at(-1) === "alice>",
+    );
     const hostile = rows.find((l) => l.includes("mallory: gotcha"))!;
     assertOk(hostile.endsWith("mallory: gotcha \u241b[2J\u241b[H\u241b[31mred \ufffdevil\ufffd\u240dX\u2407"), hostile);
     assertOk(rows.some((l) => l.endsWith("alice: typing slowly")), "the screen was not cleared");
