@@ -27,7 +27,7 @@ function env(name: string): string | undefined {
 }
 
 async function serve(args: string[]): Promise<number> {
-  const { parseServerArgs, serverUsage, UsageError } = await import("./server/config.ts");
+  const { parseServerArgs, serverUsage, UsageError } = await import("./server/ops/config.ts");
   let parsed;
   try {
     parsed = parseServerArgs(args, env);
@@ -45,13 +45,13 @@ async function serve(args: string[]): Promise<number> {
     return 0;
   }
   const { config } = parsed;
-  const { logDirProblem } = await import("./server/log_dir_access.ts");
+  const { logDirProblem } = await import("./server/ops/log_dir_access.ts");
   const problem = logDirProblem(config.logDir);
   if (problem !== undefined) {
     console.error(`wirechat serve: ${problem}`);
     return 1;
   }
-  const { stderrSink, dailyFileSink } = await import("./server/log_sinks.ts");
+  const { stderrSink, dailyFileSink } = await import("./server/ops/log_sinks.ts");
   const { startServer } = await import("./server/server.ts");
   await configure({
     sinks: { stderr: stderrSink(), file: dailyFileSink(config.logDir) },
@@ -93,7 +93,7 @@ export async function main(args: string[]): Promise<number> {
     case "client":
       return await client(rest);
     case "healthcheck": {
-      const { runHealthcheck } = await import("./server/healthcheck.ts");
+      const { runHealthcheck } = await import("./server/ops/healthcheck.ts");
       return await runHealthcheck(rest, env);
     }
     case "--version":

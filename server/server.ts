@@ -6,21 +6,21 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { CloseCode } from "../protocol/mod.ts";
-import { createLocalBus, type RoomBus } from "./bus.ts";
-import type { ServerConfig } from "./config.ts";
-import { createContext, type ServerContext } from "./context.ts";
-import type { MessageStore } from "./history.ts";
-import { createHandler } from "./http.ts";
-import { createFileStore } from "./message_log.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
-import { describeServerMetrics } from "./metrics_catalog.ts";
-import { createOutboundScheduler } from "./outbound.ts";
-import { createRedisBusFor } from "./redis_setup.ts";
-import { createRoom } from "./room.ts";
-import { riftFraming } from "./riftchat.ts";
-import { listenStream, type StreamFraming, type StreamListener } from "./stream_transport.ts";
-import { lineFraming } from "./tcp.ts";
-import { loadTls } from "./tls.ts";
+import { createLocalBus, type RoomBus } from "./core/bus.ts";
+import type { ServerConfig } from "./ops/config.ts";
+import { createContext, type ServerContext } from "./core/context.ts";
+import type { MessageStore } from "./core/history.ts";
+import { createHandler } from "./ops/http.ts";
+import { createFileStore } from "./core/message_log.ts";
+import { createMetrics, type Metrics } from "./ops/metrics.ts";
+import { describeServerMetrics } from "./ops/metrics_catalog.ts";
+import { createOutboundScheduler } from "./core/outbound.ts";
+import { createRedisBusFor } from "./redis/setup.ts";
+import { createRoom } from "./core/room.ts";
+import { riftFraming } from "./transports/riftchat.ts";
+import { listenStream, type StreamFraming, type StreamListener } from "./transports/stream_transport.ts";
+import { lineFraming } from "./transports/tcp.ts";
+import { loadTls } from "./transports/tls.ts";
 
 const log = getLogger(["wirechat", "server"]);
 

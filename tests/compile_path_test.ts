@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { WEB_ASSETS } from "../server/web_assets.gen.ts";
-import { STANDALONE_LOG_DIRS } from "../server/log_dir_access.ts";
+import { WEB_ASSETS } from "../server/ops/web_assets.gen.ts";
+import { STANDALONE_LOG_DIRS } from "../server/ops/log_dir_access.ts";
 import {
   CONFIG_DIR,
   type Executable,

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "./assert.ts";
-import { defaultServerConfig, envName, parseServerArgs, SERVER_OPTIONS, UsageError } from "../server/config.ts";
+import { defaultServerConfig, envName, parseServerArgs, SERVER_OPTIONS, UsageError } from "../server/ops/config.ts";
 
 const noEnv = () => undefined;
 

@@ -32,7 +32,7 @@
  * @module
  */
 import { BATCH_SUBPROTOCOL } from "../protocol/mod.ts";
-import { parseServerArgs, type ServerConfig } from "../server/config.ts";
+import { parseServerArgs, type ServerConfig } from "../server/ops/config.ts";
 import { startServer } from "../server/server.ts";
 import { connectTcp, connectWs, LINE_WAIT_MS, type LineClient } from "./line_client.ts";
 

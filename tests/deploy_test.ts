@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { STANDALONE_LOG_DIRS } from "../server/log_dir_access.ts";
+import { STANDALONE_LOG_DIRS } from "../server/ops/log_dir_access.ts";
 import { EXECUTABLES, TARGETS } from "../tools/compile_flags.ts";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { startTestServer, WAIT_MS } from "./helpers.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { formatLine } from "../protocol/mod.ts";
-import { newPeerId, type Peer } from "../server/peer.ts";
+import { newPeerId, type Peer } from "../server/core/peer.ts";
 
 /** A peer that records every line and its close. */
 export interface FakePeer extends Peer {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defaultServerConfig, type ServerConfig } from "../server/config.ts";
+import { defaultServerConfig, type ServerConfig } from "../server/ops/config.ts";
 import { type ServerParts, startServer, type WirechatServer } from "../server/server.ts";
 
 /** Default bound for awaiting one event in tests. */

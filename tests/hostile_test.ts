@@ -9,7 +9,7 @@
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer, type TestClient, type TestServer } from "./helpers.ts";
 import { encodeFrame, maskChunk, Op, rawConnect, rawJoin, type RawSocket, writeAll } from "./raw_ws.ts";
-import { DEFAULT_RATE_BURST, FLOOD_CLOSE_AFTER } from "../server/rate_limit.ts";
+import { DEFAULT_RATE_BURST, FLOOD_CLOSE_AFTER } from "../server/core/rate_limit.ts";
 import { spawnServer } from "./server_process.ts";
 import { prng } from "./prng.ts";
 

@@ -5,8 +5,8 @@
  * client gets exactly one line per frame.
  */
 import { assertEquals, assertOk } from "./assert.ts";
-import { batchFrame, createOutboundScheduler, outboundCharge, PENDING_FRAME_COST } from "../server/outbound.ts";
-import { lineOf } from "../server/dialect.ts";
+import { batchFrame, createOutboundScheduler, outboundCharge, PENDING_FRAME_COST } from "../server/core/outbound.ts";
+import { lineOf } from "../server/core/dialect.ts";
 import { BATCH_SUBPROTOCOL, formatLine, type ServerEvent } from "../protocol/mod.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
 

@@ -3,8 +3,8 @@
  * clients per address, new connections per address per minute, the
  * registration deadline, and the options that set them.
  */
-import { parseServerArgs } from "../server/config.ts";
-import { addressOf, createAdmission } from "../server/limits.ts";
+import { parseServerArgs } from "../server/ops/config.ts";
+import { addressOf, createAdmission } from "../server/core/limits.ts";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { connect, join, startTestServer, waitUntil } from "./helpers.ts";
 import { connectTcp } from "./line_client.ts";

@@ -1,5 +1,5 @@
 import { HARD_FRAME_CAP } from "../protocol/mod.ts";
-import { createLineSplitter, type SplitItem } from "../server/line_splitter.ts";
+import { createLineSplitter, type SplitItem } from "../server/transports/line_splitter.ts";
 
 const enc = new TextEncoder();
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { logDirProblem, STANDALONE_LOG_DIRS } from "../server/log_dir_access.ts";
+import { logDirProblem, STANDALONE_LOG_DIRS } from "../server/ops/log_dir_access.ts";
 import { assertEquals, assertMatch } from "./assert.ts";
 
 Deno.test("a usable folder (created if missing) passes and keeps no probe file", async () => {

@@ -1,5 +1,5 @@
 import { assertEquals, assertOk } from "./assert.ts";
-import { createFileStore, parseLogLine } from "../server/message_log.ts";
+import { createFileStore, parseLogLine } from "../server/core/message_log.ts";
 
 async function withDir(fn: (dir: string) => Promise<void> | void) {
   const dir = await Deno.makeTempDir({ prefix: "wirechat-log-" });

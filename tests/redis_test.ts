@@ -2,8 +2,8 @@
  * Scale-out integration tests: several Wirechat nodes share one room through
  * a real redis-server (started per test on a free loopback port).
  */
-import { createRedisBus } from "../server/redis_bus.ts";
-import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE } from "../server/redis_setup.ts";
+import { createRedisBus } from "../server/redis/bus.ts";
+import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE } from "../server/redis/setup.ts";
 import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
 import { type NodeProcess, spawnNode, startRedis } from "./redis_helpers.ts";
 

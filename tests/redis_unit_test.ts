@@ -2,11 +2,11 @@
  * Scale-out pieces that need no Redis server: stream id order, the
  * configuration rows, URL redaction, and a bus that cannot reach Redis.
  */
-import { parseServerArgs, UsageError } from "../server/config.ts";
-import { createRedisBus } from "../server/redis_bus.ts";
-import { redact } from "../server/redis_link.ts";
-import { DEFAULT_REDIS_NODE_TTL_MS } from "../server/redis_presence.ts";
-import { compareStreamIds } from "../server/redis_reader.ts";
+import { parseServerArgs, UsageError } from "../server/ops/config.ts";
+import { createRedisBus } from "../server/redis/bus.ts";
+import { redact } from "../server/redis/link.ts";
+import { DEFAULT_REDIS_NODE_TTL_MS } from "../server/redis/presence.ts";
+import { compareStreamIds } from "../server/redis/reader.ts";
 import { freePort } from "./redis_helpers.ts";
 
 function assertEquals<T>(actual: T, expected: T, what = "value") {

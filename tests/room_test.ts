@@ -1,9 +1,9 @@
 import { assertEquals, assertOk } from "./assert.ts";
 import { fakePeer } from "./fake_peer.ts";
-import { createLocalBus } from "../server/bus.ts";
-import { createMemoryStore } from "../server/history.ts";
-import { createRoom, type Room } from "../server/room.ts";
-import { createSession, type Session } from "../server/session.ts";
+import { createLocalBus } from "../server/core/bus.ts";
+import { createMemoryStore } from "../server/core/history.ts";
+import { createRoom, type Room } from "../server/core/room.ts";
+import { createSession, type Session } from "../server/core/session.ts";
 import type { ChatMessage } from "../protocol/mod.ts";
 
 /** A room with a manual clock and an in-memory store. */

@@ -4,7 +4,7 @@
  * per-command behaviour is covered by the conformance scripts.
  */
 import { startServer } from "../server/server.ts";
-import { defaultServerConfig, type ServerConfig } from "../server/config.ts";
+import { defaultServerConfig, type ServerConfig } from "../server/ops/config.ts";
 import { connectTcp, connectWs, type LineClient } from "./line_client.ts";
 import { WAIT_MS } from "./helpers.ts";
 

@@ -3,7 +3,7 @@
  * server speaking https:// and wss://, and TLS handshake garbage.
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
-import { defaultServerConfig } from "../server/config.ts";
+import { defaultServerConfig } from "../server/ops/config.ts";
 import { startServer } from "../server/server.ts";
 import { startTestServer } from "./helpers.ts";
 import { rawHandshake, type RawSocket, writeAll } from "./raw_ws.ts";

@@ -4,18 +4,18 @@
  * headers, ETags revalidate, and unknown paths are 404.
  */
 import { renderAssetsModule } from "../tools/build_web.ts";
-import { contentSecurityPolicy } from "../server/static.ts";
-import { WEB_ASSETS } from "../server/web_assets.gen.ts";
+import { contentSecurityPolicy } from "../server/ops/static.ts";
+import { WEB_ASSETS } from "../server/ops/web_assets.gen.ts";
 import { startTestServer } from "./helpers.ts";
 
 function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
 }
 
-Deno.test("server/web_assets.gen.ts is up to date with client/web/ (else: deno task build:web)", async () => {
-  const committed = await Deno.readTextFile(new URL("../server/web_assets.gen.ts", import.meta.url));
+Deno.test("server/ops/web_assets.gen.ts is up to date with client/web/ (else: deno task build:web)", async () => {
+  const committed = await Deno.readTextFile(new URL("../server/ops/web_assets.gen.ts", import.meta.url));
   const fresh = await renderAssetsModule();
-  assert(committed === fresh, "server/web_assets.gen.ts is out of date: run `deno task build:web` and commit it");
+  assert(committed === fresh, "server/ops/web_assets.gen.ts is out of date: run `deno task build:web` and commit it");
 });
 
 Deno.test("the page, script, stylesheet and icon are served with the security headers", async () => {

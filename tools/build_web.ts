@@ -1,5 +1,5 @@
 /**
- * Builds the browser client into `server/web_assets.gen.ts`: the page, the
+ * Builds the browser client into `server/ops/web_assets.gen.ts`: the page, the
  * stylesheet, the icon and the `deno bundle` output of `client/web/app.ts`,
  * embedded as strings so that the server (and a compiled binary) carries
  * them with no file on disk.
@@ -15,7 +15,7 @@
 /** The repository root (bundle paths in comments are relative to it). */
 const ROOT = new URL("../", import.meta.url);
 /** Where the generated module lives, relative to the root. */
-export const GENERATED_PATH = "server/web_assets.gen.ts";
+export const GENERATED_PATH = "server/ops/web_assets.gen.ts";
 /** The bundle entry point, relative to the root. */
 export const ENTRY = "client/web/app.ts";
 

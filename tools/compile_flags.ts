@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { STANDALONE_LOG_DIRS } from "../server/log_dir_access.ts";
+import { STANDALONE_LOG_DIRS } from "../server/ops/log_dir_access.ts";
 
 /** Every release target (`deno compile --target`). */
 export const TARGETS: readonly string[] = [

@@ -4,7 +4,7 @@
  * `textContent` (never `innerHTML`), keeps the user list and the typing line
  * current, and counts unread messages in the tab title while hidden.
  *
- * Bundled by `tools/build_web.ts` into `server/web_assets.gen.ts`; type-checked
+ * Bundled by `tools/build_web.ts` into `server/ops/web_assets.gen.ts`; type-checked
  * with the DOM library by `client/web/deno.json` (a workspace member).
  *
  * @module

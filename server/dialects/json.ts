@@ -8,7 +8,7 @@
 import { CloseCode, ProtocolError, type ServerEvent } from "../../protocol/mod.ts";
 import { commandLine } from "../../protocol/dialects/command_line.ts";
 import { decodeJsonCommand, encodeJsonEvent } from "../../protocol/dialects/json.ts";
-import type { Dialect } from "../dialect.ts";
+import type { Dialect } from "../core/dialect.ts";
 
 const jsonCache = new WeakMap<ServerEvent, string>();
 

@@ -16,7 +16,7 @@
 import { ERROR_TEXT, ProtocolError, type ServerEvent } from "../../protocol/mod.ts";
 import { commandLine } from "../../protocol/dialects/command_line.ts";
 import { decodeRiftCommand, randomRiftName, type RiftServerMessage } from "../../protocol/dialects/riftchat.ts";
-import type { Dialect } from "../dialect.ts";
+import type { Dialect } from "../core/dialect.ts";
 
 /** The `username` of server notices; not a valid nickname (it has a space), so nobody can pose as it. */
 export const RIFT_SYSTEM_NAME = "* wirechat";

@@ -20,9 +20,9 @@ import {
   WSCHAT_SYSTEM,
   wschatNick,
 } from "../../protocol/dialects/wschat.ts";
-import type { Connection, ServerContext } from "../context.ts";
-import type { Dialect } from "../dialect.ts";
-import type { Peer } from "../peer.ts";
+import type { Connection, ServerContext } from "../core/context.ts";
+import type { Dialect } from "../core/dialect.ts";
+import type { Peer } from "../core/peer.ts";
 
 /** The HTTP path that upgrades to the wschat dialect. */
 export const WSCHAT_PATH = "/wschat";

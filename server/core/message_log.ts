@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { ChatMessage } from "../protocol/mod.ts";
+import type { ChatMessage } from "../../protocol/mod.ts";
 import type { MessageStore } from "./history.ts";
 
 const FILE_RE = /^(\d{4}-\d{2}-\d{2})-messages\.txt$/;

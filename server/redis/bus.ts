@@ -23,18 +23,18 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { type ChatMessage, nickKey, ProtocolError } from "../protocol/mod.ts";
-import type { MemberRef, RoomBus, RoomEvent } from "./bus.ts";
+import { type ChatMessage, nickKey, ProtocolError } from "../../protocol/mod.ts";
+import type { MemberRef, RoomBus, RoomEvent } from "../core/bus.ts";
 import {
   createRedisLink,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
   DEFAULT_REDIS_IDLE_TIMEOUT_MS,
   redact,
   unavailable,
-} from "./redis_link.ts";
-import { DEFAULT_REDIS_NODE_TTL_MS, type Presence, startPresence } from "./redis_presence.ts";
-import { READ_BLOCK_MS, startStreamReader, type StreamReader } from "./redis_reader.ts";
-import { ALL_NICKS, CLAIM_NICK, PUBLISH, redisKeys, RELEASE_NICK, SNAPSHOT } from "./redis_scripts.ts";
+} from "./link.ts";
+import { DEFAULT_REDIS_NODE_TTL_MS, type Presence, startPresence } from "./presence.ts";
+import { READ_BLOCK_MS, startStreamReader, type StreamReader } from "./reader.ts";
+import { ALL_NICKS, CLAIM_NICK, PUBLISH, redisKeys, RELEASE_NICK, SNAPSHOT } from "./scripts.ts";
 
 const log = getLogger(["wirechat", "redis"]);
 

@@ -7,9 +7,9 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { CloseCode, formatLine } from "../protocol/mod.ts";
-import type { ServerContext } from "./context.ts";
-import { addressOf, parseList, type Refusal } from "./limits.ts";
+import { CloseCode, formatLine } from "../../protocol/mod.ts";
+import type { ServerContext } from "../core/context.ts";
+import { addressOf, parseList, type Refusal } from "../core/limits.ts";
 import { originAllowed } from "./origin.ts";
 
 const log = getLogger(["wirechat", "limits"]);

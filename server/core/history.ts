@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ChatMessage } from "../protocol/mod.ts";
+import type { ChatMessage } from "../../protocol/mod.ts";
 
 /**
  * Where public messages are kept. `append` queues; `flush` makes every

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { ServerContext } from "./context.ts";
+import type { ServerContext } from "../core/context.ts";
 import { serveWebAsset } from "./static.ts";
-import { createUpgradeGuard } from "./upgrade_guard.ts";
-import { WSCHAT_PATH, wschatDialect } from "./dialects/wschat.ts";
-import { acceptWebSocket } from "./ws.ts";
+import { createUpgradeGuard } from "../transports/upgrade_guard.ts";
+import { WSCHAT_PATH, wschatDialect } from "../dialects/wschat.ts";
+import { acceptWebSocket } from "../transports/ws.ts";
 
 const SECURITY_HEADERS: Record<string, string> = {
   "x-content-type-options": "nosniff",

@@ -12,11 +12,11 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { CloseCode, ProtocolError } from "../protocol/mod.ts";
-import type { ServerContext } from "./context.ts";
-import type { Dialect } from "./dialect.ts";
-import { addressOf } from "./limits.ts";
-import { newPeerId, type Peer } from "./peer.ts";
+import { CloseCode, ProtocolError } from "../../protocol/mod.ts";
+import type { ServerContext } from "../core/context.ts";
+import type { Dialect } from "../core/dialect.ts";
+import { addressOf } from "../core/limits.ts";
+import { newPeerId, type Peer } from "../core/peer.ts";
 
 const log = getLogger(["wirechat", "tcp"]);
 

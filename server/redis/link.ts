@@ -14,8 +14,8 @@
 import { createHash } from "node:crypto";
 import { getLogger } from "@logtape/logtape";
 import { createClient } from "@redis/client";
-import { ProtocolError } from "../protocol/mod.ts";
-import type { LuaScript } from "./redis_scripts.ts";
+import { ProtocolError } from "../../protocol/mod.ts";
+import type { LuaScript } from "./scripts.ts";
 
 const log = getLogger(["wirechat", "redis"]);
 

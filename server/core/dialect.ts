@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { formatLine, type ServerEvent } from "../protocol/mod.ts";
+import { formatLine, type ServerEvent } from "../../protocol/mod.ts";
 import type { Peer } from "./peer.ts";
 import type { Session } from "./session.ts";
 

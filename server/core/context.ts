@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { ServerConfig } from "./config.ts";
+import type { ServerConfig } from "../ops/config.ts";
 import { addressOf, type Admission, armRegistrationDeadline, createAdmission, parseList } from "./limits.ts";
-import type { Metrics } from "./metrics.ts";
+import type { Metrics } from "../ops/metrics.ts";
 import type { OutboundScheduler } from "./outbound.ts";
 import type { Peer } from "./peer.ts";
 import type { Room } from "./room.ts";

@@ -8,8 +8,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { RoomEvent } from "./bus.ts";
-import type { RedisLink } from "./redis_link.ts";
+import type { RoomEvent } from "../core/bus.ts";
+import type { RedisLink } from "./link.ts";
 
 const log = getLogger(["wirechat", "redis"]);
 
@@ -25,7 +25,7 @@ const READ_RETRY_MS = 50;
  *
  * @example
  * ```ts
- * import { compareStreamIds } from "./redis_reader.ts";
+ * import { compareStreamIds } from "./reader.ts";
  * if (compareStreamIds("10-0", "9-5") <= 0) throw new Error("ids compare as numbers");
  * ```
  */

@@ -13,8 +13,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { RedisLink } from "./redis_link.ts";
-import { HEARTBEAT, REAP, type redisKeys } from "./redis_scripts.ts";
+import type { RedisLink } from "./link.ts";
+import { HEARTBEAT, REAP, type redisKeys } from "./scripts.ts";
 
 const log = getLogger(["wirechat", "redis"]);
 

@@ -15,7 +15,7 @@ import {
   parseClientLine,
   ProtocolError,
   VERSION,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 import type { Maybe } from "./bus.ts";
 import type { Peer } from "./peer.ts";
 import {

@@ -10,9 +10,9 @@
  *
  * @module
  */
-import { ERROR_TEXT, HARD_FRAME_CAP } from "../protocol/mod.ts";
-import { createRiftDecoder, riftFrame, riftFrameOfText } from "../protocol/dialects/riftchat.ts";
-import { RIFT_SYSTEM_NAME, riftchatDialect } from "./dialects/riftchat.ts";
+import { ERROR_TEXT, HARD_FRAME_CAP } from "../../protocol/mod.ts";
+import { createRiftDecoder, riftFrame, riftFrameOfText } from "../../protocol/dialects/riftchat.ts";
+import { RIFT_SYSTEM_NAME, riftchatDialect } from "../dialects/riftchat.ts";
 import type { InboundItem, StreamFraming } from "./stream_transport.ts";
 
 /** Largest accepted RiftChat message body in bytes (the WebSocket frame cap). */

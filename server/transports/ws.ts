@@ -6,13 +6,13 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { BATCH_SUBPROTOCOL, CloseCode, HARD_FRAME_CAP, utf8Length } from "../protocol/mod.ts";
-import type { ServerContext } from "./context.ts";
-import { type Dialect, lineDialect } from "./dialect.ts";
-import { jsonDialect } from "./dialects/json.ts";
-import { JSON_SUBPROTOCOL } from "../protocol/dialects/json.ts";
-import { BACKLOG_GRACE_MS, batchFrame, outboundCharge } from "./outbound.ts";
-import { newPeerId, type Peer } from "./peer.ts";
+import { BATCH_SUBPROTOCOL, CloseCode, HARD_FRAME_CAP, utf8Length } from "../../protocol/mod.ts";
+import type { ServerContext } from "../core/context.ts";
+import { type Dialect, lineDialect } from "../core/dialect.ts";
+import { jsonDialect } from "../dialects/json.ts";
+import { JSON_SUBPROTOCOL } from "../../protocol/dialects/json.ts";
+import { BACKLOG_GRACE_MS, batchFrame, outboundCharge } from "../core/outbound.ts";
+import { newPeerId, type Peer } from "../core/peer.ts";
 
 const log = getLogger(["wirechat", "ws"]);
 

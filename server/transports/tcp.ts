@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { formatLine } from "../protocol/mod.ts";
-import { lineDialect } from "./dialect.ts";
+import { formatLine } from "../../protocol/mod.ts";
+import { lineDialect } from "../core/dialect.ts";
 import { createLineSplitter } from "./line_splitter.ts";
 import type { InboundItem, StreamFraming } from "./stream_transport.ts";
 

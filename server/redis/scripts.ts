@@ -23,7 +23,7 @@
  *
  * @example
  * ```ts
- * import { redisKeys } from "./redis_scripts.ts";
+ * import { redisKeys } from "./scripts.ts";
  * const keys = redisKeys("wirechat:", "n1");
  * if (keys.nick("alice") !== "wirechat:nick:alice" || keys.alive !== "wirechat:alive:n1") throw new Error();
  * ```

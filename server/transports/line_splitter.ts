@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { HARD_FRAME_CAP } from "../protocol/mod.ts";
+import { HARD_FRAME_CAP } from "../../protocol/mod.ts";
 
 /** What {@linkcode LineSplitter.push} yields, in stream order. */
 export type SplitItem =

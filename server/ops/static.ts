@@ -1,5 +1,5 @@
 /**
- * Serves the embedded browser client (`server/web_assets.gen.ts`, built by
+ * Serves the embedded browser client (`server/ops/web_assets.gen.ts`, built by
  * `deno task build:web`) with a strict Content-Security-Policy: scripts,
  * styles and images only from this origin, and WebSocket connections only
  * to this host. No file is read from disk, so a compiled binary carries the

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { ChatMessage } from "../protocol/mod.ts";
-import { nickKey } from "../protocol/mod.ts";
+import type { ChatMessage } from "../../protocol/mod.ts";
+import { nickKey } from "../../protocol/mod.ts";
 
 /** Where a member is connected: a node id and the peer id on that node. */
 export interface MemberRef {

@@ -17,7 +17,7 @@ import {
   ProtocolError,
   type ServerEvent,
   TYPING_INTERVAL_MS,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 import { andThen, type Maybe, type MemberRef, type RoomBus, type RoomEvent } from "./bus.ts";
 import { createHistoryRing } from "./history.ts";
 import type { Peer } from "./peer.ts";

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { RoomBus } from "./bus.ts";
-import type { ServerConfig } from "./config.ts";
-import type { Metrics } from "./metrics.ts";
+import type { RoomBus } from "../core/bus.ts";
+import type { ServerConfig } from "../ops/config.ts";
+import type { Metrics } from "../ops/metrics.ts";
 
 /** The notice members get when this node loses Redis. */
 export const REDIS_LOST_NOTICE = "Chat backend unreachable: messages are refused until it is back (reconnecting)";
@@ -25,7 +25,7 @@ export async function createRedisBusFor(
   notify: (text: string) => void,
 ): Promise<RoomBus> {
   if (!config.redis) throw new Error("createRedisBusFor: config.redis is not set");
-  const { createRedisBus } = await import("./redis_bus.ts");
+  const { createRedisBus } = await import("./bus.ts");
   metrics.describe("wirechat_redis_link_lost_total", "Times this node lost its Redis link");
   const bus = createRedisBus({
     url: config.redis,

@@ -6,16 +6,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_LINE, DEFAULT_REPLAY, HARD_FRAME_CAP } from "../protocol/mod.ts";
-import { DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND } from "./rate_limit.ts";
-import { DEFAULT_REDIS_NODE_TTL_MS } from "./redis_presence.ts";
+import { DEFAULT_MAX_LINE, DEFAULT_REPLAY, HARD_FRAME_CAP } from "../../protocol/mod.ts";
+import { DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND } from "../core/rate_limit.ts";
+import { DEFAULT_REDIS_NODE_TTL_MS } from "../redis/presence.ts";
 import {
   DEFAULT_CONNECTS_PER_MINUTE,
   DEFAULT_LIMIT_EXEMPT,
   DEFAULT_MAX_CLIENTS,
   DEFAULT_MAX_CLIENTS_PER_ADDRESS,
   DEFAULT_REGISTRATION_TIMEOUT,
-} from "./limits.ts";
+} from "../core/limits.ts";
 
 /** Default outbound bound per client, in bytes of unsent output. */
 export const DEFAULT_MAX_OUTBOUND = 1024 * 1024;

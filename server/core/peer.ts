@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ServerEvent } from "../protocol/mod.ts";
+import type { ServerEvent } from "../../protocol/mod.ts";
 
 /** A connected client as the room and the session see it. */
 export interface Peer {

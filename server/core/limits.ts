@@ -15,8 +15,8 @@
  *
  * @module
  */
-import { CloseCode } from "../protocol/mod.ts";
-import type { Metrics } from "./metrics.ts";
+import { CloseCode } from "../../protocol/mod.ts";
+import type { Metrics } from "../ops/metrics.ts";
 import type { Peer } from "./peer.ts";
 
 /** Default most open connections on one server, all transports together. */
