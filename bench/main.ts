@@ -5,6 +5,7 @@
  * @module
  */
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs } from "./options.ts";
+import { stderrProgress } from "./progress.ts";
 import { formatReport } from "./report.ts";
 import { runBench } from "./run.ts";
 
@@ -21,12 +22,18 @@ async function main(args: string[]): Promise<number> {
     console.log(BENCH_USAGE);
     return 0;
   }
-  const quiet = options.json;
+  // On a terminal: phases and a live status line; piped: quiet unless --progress.
+  const progress = stderrProgress("bench", options.progress);
   try {
-    const result = await runBench(options, (line) => quiet || console.error(`bench: ${line}`));
+    const result = await runBench(options, (line, loadSeconds) => {
+      progress.phase(line);
+      if (loadSeconds !== undefined) progress.countdown("load", loadSeconds);
+    });
+    progress.stop();
     console.log(options.json ? JSON.stringify(result, null, 2) : formatReport(result));
     return 0;
   } catch (err) {
+    progress.stop();
     console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }

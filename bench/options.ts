@@ -29,6 +29,8 @@ export interface BenchOptions {
   connectTimeoutS: number;
   drainTimeoutS: number;
   json: boolean;
+  /** Live progress on stderr even when it is not a terminal. */
+  progress: boolean;
   allowRemote: boolean;
   pin: boolean;
 }
@@ -50,6 +52,19 @@ export const LIMITS = {
   drainTimeoutS: [0.1, 120],
 } as const satisfies Partial<Record<keyof BenchOptions, readonly [number, number]>>;
 
+/** The load flags, shared with `deno task bench:scaleout`. */
+export const BENCH_LOAD_USAGE = `Load:
+  --clients N             connections, all joined [100]
+  --senders N             clients that send (the first N) [10]
+  --rate N                total messages/s over all senders; 0 = unthrottled [0]
+  --window N              unthrottled: messages in flight per sender (sent, own echo not yet back) [8]
+  --size N                message text size in bytes [64]
+  --duration S            measured seconds [5]
+  --warmup S              seconds of load before measuring [1]
+  --stall-share F         share of clients that stop reading once joined (0-1) [0]
+  --batch                 offer the wirechat.batch subprotocol (several lines per frame)
+  --history N             send N messages before the clients join, then time every replay [0]`;
+
 /** Usage text. */
 export const BENCH_USAGE = `Usage: deno task bench [options]
 
@@ -61,17 +76,7 @@ Target (one of):
   --server-pid PID        read CPU time and RSS of an external server from /proc/PID
   --allow-remote          permit a non-loopback --url host
 
-Load:
-  --clients N             connections, all joined [100]
-  --senders N             clients that send (the first N) [10]
-  --rate N                total messages/s over all senders; 0 = unthrottled [0]
-  --window N              unthrottled: messages in flight per sender (sent, own echo not yet back) [8]
-  --size N                message text size in bytes [64]
-  --duration S            measured seconds [5]
-  --warmup S              seconds of load before measuring [1]
-  --stall-share F         share of clients that stop reading once joined (0-1) [0]
-  --batch                 offer the wirechat.batch subprotocol (several lines per frame)
-  --history N             send N messages before the clients join, then time every replay [0]
+${BENCH_LOAD_USAGE}
 
 Load generator:
   --workers N             worker threads running the clients [1, or 2 from 200 clients]
@@ -80,6 +85,7 @@ Load generator:
   --drain-timeout S       bound on waiting for in-flight deliveries after sending stops [5]
   --pin                   with --spawn: server on CPU 0, load generator on CPU 1 (taskset)
   --json                  print the result as JSON
+  --progress              live progress on stderr even when it is not a terminal (on a terminal: always)
   --help                  show this help`;
 
 /** A bad option: one line for the user, then usage. */
@@ -147,6 +153,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | undefined {
         "drain-timeout": { type: "string" },
         pin: { type: "boolean" },
         json: { type: "boolean" },
+        progress: { type: "boolean" },
         help: { type: "boolean" },
       },
     }).values;
@@ -203,6 +210,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | undefined {
     connectTimeoutS: num(s("connect-timeout"), "connectTimeoutS", 30, false),
     drainTimeoutS: num(s("drain-timeout"), "drainTimeoutS", 5, false),
     json: v.json === true,
+    progress: v.progress === true,
     allowRemote,
     pin: v.pin === true,
   };

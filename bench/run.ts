@@ -178,8 +178,14 @@ async function pinSelf(cpu: number) {
   if (!out.success) throw new Error(`taskset failed: ${new TextDecoder().decode(out.stderr).trim()}`);
 }
 
-/** Runs one benchmark; `progress` gets one line per phase. */
-export async function runBench(o: BenchOptions, progress: (line: string) => void = () => {}): Promise<BenchResult> {
+/**
+ * Runs one benchmark; `progress` gets one line per phase, and with the line
+ * that starts the load, how many seconds the load will last.
+ */
+export async function runBench(
+  o: BenchOptions,
+  progress: (line: string, loadSeconds?: number) => void = () => {},
+): Promise<BenchResult> {
   const loadBefore = loadAverage();
   const runId = randomRunId();
   let spawned: SpawnedServer | undefined;
@@ -259,6 +265,7 @@ export async function runBench(o: BenchOptions, progress: (line: string) => void
     if (joined === 0) throw new Error(`no client joined: ${joins.flatMap((j) => j.failures).slice(0, 3).join("; ")}`);
     progress(
       `${joined} joined${failed ? `, ${failed} failed` : ""}; load for ${o.warmupS} s warm-up + ${o.durationS} s`,
+      o.warmupS + o.durationS,
     );
     const joinedSample = sample();
 

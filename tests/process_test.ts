@@ -6,9 +6,7 @@
  */
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { join } from "./helpers.ts";
-import { SERVE_FLAGS, spawnServer } from "./server_process.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
+import { runMain, spawnServer } from "./server_process.ts";
 
 async function withLogDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "wirechat-proc-" });
@@ -82,31 +80,21 @@ Deno.test("kill -9 during traffic: a restart replays every message that was broa
     await check.closed;
   }));
 
-async function run(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SERVE_FLAGS, `${ROOT}main.ts`, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
 Deno.test("--help prints usage; unknown or malformed flags print one line plus usage and exit 2", async () => {
-  const help = await run(["serve", "--help"]);
+  const help = await runMain(["serve", "--help"]);
   assertEquals(help.code, 0);
   assertMatch(help.stdout, /--port .*\[12345\].*WIRECHAT_PORT/);
-  const unknown = await run(["serve", "--bogus"]);
+  const unknown = await runMain(["serve", "--bogus"]);
   assertEquals(unknown.code, 2);
   assertMatch(unknown.stderr.split("\n")[0], /^wirechat serve: .*--bogus/);
   assertMatch(unknown.stderr, /Usage: wirechat serve/);
-  const bad = await run(["serve", "--port", "http"]);
+  const bad = await runMain(["serve", "--port", "http"]);
   assertEquals(bad.code, 2);
   assertMatch(bad.stderr.split("\n")[0], /^wirechat serve: invalid value for --port: "http"/);
-  const badEnv = await run(["serve"], { WIRECHAT_REPLAY: "-1" });
+  const badEnv = await runMain(["serve"], { WIRECHAT_REPLAY: "-1" });
   assertEquals(badEnv.code, 2);
   assertMatch(badEnv.stderr.split("\n")[0], /WIRECHAT_REPLAY/);
-  const version = await run(["--version"]);
+  const version = await runMain(["--version"]);
   assertEquals(version.code, 0);
   assertMatch(version.stdout, /^wirechat \d+\.\d+\.\d+/);
 });

@@ -38,6 +38,38 @@ export function rssOf(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** What a finished subprocess printed. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `main.ts ...args` with the serve task's permissions to its end (stdin closed, bounded). */
+export async function runMain(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVE_FLAGS, `${ROOT}main.ts`, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    signal: AbortSignal.timeout(WAIT_MS * 6),
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs `deno task <task> ...args` in the repository to its end (stdin closed, bounded by `timeoutMs`). */
+export async function runTask(task: string, args: string[], timeoutMs = WAIT_MS * 12): Promise<RunResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", task, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
 /** Spawns `main.ts serve ...args` (add `--port 0`) and waits for its listening line. */
 export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = new Deno.Command(Deno.execPath(), {

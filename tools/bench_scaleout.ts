@@ -12,10 +12,26 @@
  *
  * @module
  */
-import { BENCH_USAGE, type BenchOptions, BenchUsageError, parseBenchArgs } from "../bench/options.ts";
+import { BENCH_LOAD_USAGE, type BenchOptions, BenchUsageError, parseBenchArgs } from "../bench/options.ts";
+import { type Progress, stderrProgress } from "../bench/progress.ts";
 import { type BenchResult, runBench } from "../bench/run.ts";
 import { type SpawnedServer, spawnServer } from "../bench/server_process.ts";
 import { startRedis } from "../tests/redis_helpers.ts";
+
+/** Usage text. */
+export const SCALEOUT_USAGE = `Usage: deno task bench:scaleout [options]
+
+Runs the same load three times and prints one line for each: one node alone, one node
+with --redis, and two nodes sharing one Redis (clients spread round-robin over them).
+It starts the nodes and its own redis-server on loopback, and stops them at the end.
+
+${BENCH_LOAD_USAGE}
+
+Other:
+  --workers N             worker threads running the clients [1, or 2 from 200 clients]
+  --json                  print the results as JSON
+  --progress              live progress on stderr even when it is not a terminal (on a terminal: always)
+  --help                  show this help`;
 
 /** One measured configuration. */
 interface Row {
@@ -38,11 +54,16 @@ function line(row: Row): string {
   ].join("  ");
 }
 
-async function measure(name: string, base: BenchOptions, nodeArgs: string[][]): Promise<Row> {
+async function measure(name: string, base: BenchOptions, nodeArgs: string[][], progress: Progress): Promise<Row> {
   const nodes: SpawnedServer[] = [];
   try {
+    progress.phase(`${name}: starting ${nodeArgs.length} node(s)`);
     for (const args of nodeArgs) nodes.push(await spawnServer(args));
-    const result = await runBench({ ...base, spawn: false, urls: nodes.map((n) => n.url) });
+    const result = await runBench({ ...base, spawn: false, urls: nodes.map((n) => n.url) }, (line, loadSeconds) => {
+      progress.phase(`${name}: ${line}`);
+      if (loadSeconds !== undefined) progress.countdown(`${name}: load`, loadSeconds);
+    });
+    progress.stop();
     return { name, result };
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
@@ -50,28 +71,33 @@ async function measure(name: string, base: BenchOptions, nodeArgs: string[][]): 
 }
 
 async function main(args: string[]): Promise<number> {
+  const targetFlag = args.find((a) => /^--(url|spawn|pin|server-pid|server-arg)(=|$)/.test(a));
+  if (targetFlag !== undefined) {
+    console.error(
+      `bench:scaleout: ${targetFlag} is not accepted here: it starts the nodes itself; give load flags only.\n\n${SCALEOUT_USAGE}`,
+    );
+    return 2;
+  }
   let base: BenchOptions | undefined;
   try {
     base = parseBenchArgs([...args, "--url", "ws://127.0.0.1:1/"]);
   } catch (err) {
     if (!(err instanceof BenchUsageError)) throw err;
-    console.error(`bench_scaleout: ${err.message}\n\n${BENCH_USAGE}`);
+    console.error(`bench:scaleout: ${err.message}\n\n${SCALEOUT_USAGE}`);
     return 2;
   }
   if (!base) {
-    console.log(BENCH_USAGE);
+    console.log(SCALEOUT_USAGE);
     return 0;
   }
-  if (base.urls.length > 1 || base.pin || base.serverPid !== undefined) {
-    console.error("bench_scaleout: give load flags only; it starts the nodes itself");
-    return 2;
-  }
+  const progress = stderrProgress("bench:scaleout", base.progress);
+  progress.phase("starting redis-server");
   await using redis = await startRedis();
   const viaRedis = ["--redis", redis.url];
   const rows: Row[] = [];
-  rows.push(await measure("one node", base, [[]]));
-  rows.push(await measure("one node + Redis", base, [viaRedis]));
-  rows.push(await measure("two nodes + Redis", base, [viaRedis, viaRedis]));
+  rows.push(await measure("one node", base, [[]], progress));
+  rows.push(await measure("one node + Redis", base, [viaRedis], progress));
+  rows.push(await measure("two nodes + Redis", base, [viaRedis, viaRedis], progress));
   if (base.json) console.log(JSON.stringify(rows, null, 2));
   else for (const row of rows) console.log(line(row));
   return 0;

@@ -107,7 +107,24 @@ ${entries.join("")}};
   );
 }
 
+/** Usage text. */
+export const BUILD_WEB_USAGE = `Usage: deno task build:web [--check]
+
+Bundles the browser client (client/web/) into ${GENERATED_PATH}, which the server serves from memory.
+
+  --check   write nothing; exit 1 when ${GENERATED_PATH} is out of date
+  --help    show this help`;
+
 if (import.meta.main) {
+  const unknown = Deno.args.find((a) => a !== "--check" && a !== "--help");
+  if (unknown !== undefined) {
+    console.error(`build:web: unknown option ${JSON.stringify(unknown)}\n\n${BUILD_WEB_USAGE}`);
+    Deno.exit(2);
+  }
+  if (Deno.args.includes("--help")) {
+    console.log(BUILD_WEB_USAGE);
+    Deno.exit(0);
+  }
   const target = new URL(GENERATED_PATH, ROOT);
   const fresh = await renderAssetsModule();
   if (Deno.args.includes("--check")) {

@@ -15,6 +15,16 @@ import { compileArgs, DIST_DIR, EXECUTABLES, outputPath, TARGETS } from "./compi
 
 const decoder = new TextDecoder();
 
+/** Usage text. */
+export const COMPILE_USAGE = `Usage: deno task compile [--target <triple>|host]...
+
+Builds the standalone executables (${EXECUTABLES.map((e) => e.name).join(", ")}) into ${DIST_DIR}/ with deno compile,
+for every release target unless --target is given (repeatable; host = this machine).
+Targets: ${TARGETS.join(", ")}.
+
+  --target T   build for target T only (repeatable)
+  --help       show this help`;
+
 /** The runtime download URL in `deno compile` error output, if it is a download failure. */
 export function runtimeDownloadFailure(stderr: string): string | undefined {
   // deno compile prints "Setting up base binary" and the denort URL when it cannot fetch the runtime.
@@ -56,15 +66,24 @@ async function printsVersion(output: string): Promise<boolean> {
 async function main(argv: string[]): Promise<number> {
   let targets: string[];
   try {
-    const { values } = parseArgs({ args: argv, options: { target: { type: "string", multiple: true } } });
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: { target: { type: "string", multiple: true }, help: { type: "boolean" } },
+    });
+    if (values.help) {
+      console.log(COMPILE_USAGE);
+      return 0;
+    }
     targets = (values.target ?? [...TARGETS]).map((t) => t === "host" ? Deno.build.target : t);
   } catch (err) {
-    console.error(`compile: ${err instanceof Error ? err.message : err}`);
+    console.error(`compile: ${err instanceof Error ? err.message.split("\n")[0] : err}\n\n${COMPILE_USAGE}`);
     return 2;
   }
   const unknown = targets.filter((t) => !TARGETS.includes(t));
   if (unknown.length > 0) {
-    console.error(`compile: unknown target ${unknown.join(", ")} (known: ${TARGETS.join(", ")}, host)`);
+    console.error(`compile: unknown --target ${unknown.join(", ")} (known: ${TARGETS.join(", ")}, host)`);
     return 2;
   }
   Deno.mkdirSync(DIST_DIR, { recursive: true });

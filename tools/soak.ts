@@ -2,18 +2,40 @@
  * Soak run (not a test): N WebSocket clients chat for M seconds at a steady
  * rate against a server subprocess (or `--url`), and the script reports the
  * server's memory at the start and the end, with samples along the way.
+ * Flags: see {@linkcode SOAK_USAGE}.
  *
  *     deno task soak --clients 1000 --seconds 600 --interval 20
- *
- * Flags: --clients N (100), --seconds M (60), --interval S (seconds between
- * two messages of one client, 10), --sample S (30), --url ws://… (use a
- * running server instead of starting one; memory is then read from its
- * /metrics), --batch (clients offer wirechat.batch; on by default, --no-batch).
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { stderrProgress } from "../bench/progress.ts";
 import { BATCH_SUBPROTOCOL } from "../protocol/mod.ts";
+
+/** Usage text. */
+export const SOAK_USAGE = `Usage: deno task soak [options]
+
+Not a test: N clients chat for M seconds at a steady rate; prints the server's memory
+(RSS) at the start, every --sample seconds and at the end, with echo latency and counts.
+
+Options:
+  --clients N      clients, all joined [100]
+  --seconds M      how long the load runs [60]
+  --interval S     seconds between two messages of one client [10]
+  --sample S       seconds between two printed samples [30]
+  --url URL        use a running server (ws://…) instead of starting one; memory is then
+                   read from its /metrics
+  --no-batch       clients do not offer the wirechat.batch subprotocol (they do by default)
+  --progress       live progress on stderr even when it is not a terminal (on a terminal: always)
+  --help           show this help`;
+
+/** A bad option: one line, then usage, exit 2. */
+class SoakUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SoakUsageError";
+  }
+}
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -25,26 +47,42 @@ interface Options {
   sample: number;
   url?: string;
   batch: boolean;
+  progress: boolean;
 }
 
-function options(args: string[]): Options {
-  const { values } = parseArgs({
-    args,
-    options: {
-      clients: { type: "string", default: "100" },
-      seconds: { type: "string", default: "60" },
-      interval: { type: "string", default: "10" },
-      sample: { type: "string", default: "30" },
-      url: { type: "string" },
-      batch: { type: "boolean", default: true },
-      "no-batch": { type: "boolean", default: false },
-    },
-  });
+function options(args: string[]): Options | undefined {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        clients: { type: "string", default: "100" },
+        seconds: { type: "string", default: "60" },
+        interval: { type: "string", default: "10" },
+        sample: { type: "string", default: "30" },
+        url: { type: "string" },
+        batch: { type: "boolean", default: true },
+        "no-batch": { type: "boolean", default: false },
+        progress: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (err) {
+    throw new SoakUsageError(err instanceof Error ? err.message.split("\n")[0] : String(err));
+  }
+  if (values.help) return undefined;
   const num = (name: string, v: string | undefined, min: number, max: number) => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be between ${min} and ${max}`);
+    if (v?.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+      throw new SoakUsageError(`invalid value for --${name}: ${JSON.stringify(v)} (must be between ${min} and ${max})`);
+    }
     return n;
   };
+  if (values.url !== undefined && !/^wss?:\/\//.test(values.url)) {
+    throw new SoakUsageError(`invalid value for --url: ${JSON.stringify(values.url)} (expected ws://host:port/)`);
+  }
   return {
     clients: num("clients", values.clients, 1, 20_000),
     seconds: num("seconds", values.seconds, 1, 24 * 3600),
@@ -52,6 +90,7 @@ function options(args: string[]): Options {
     sample: num("sample", values.sample, 1, 3600),
     url: values.url,
     batch: values.batch && !values["no-batch"],
+    progress: values.progress,
   };
 }
 
@@ -177,8 +216,20 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function main() {
-  const opt = options(Deno.args);
+async function main(args: string[]): Promise<number> {
+  let opt: Options | undefined;
+  try {
+    opt = options(args);
+  } catch (err) {
+    if (!(err instanceof SoakUsageError)) throw err;
+    console.error(`soak: ${err.message}\n\n${SOAK_USAGE}`);
+    return 2;
+  }
+  if (opt === undefined) {
+    console.log(SOAK_USAGE);
+    return 0;
+  }
+  const progress = stderrProgress("soak", opt.progress);
   const server: Server = opt.url
     ? (() => {
       const httpUrl = opt.url!.replace(/^ws/, "http").replace(/\/$/, "");
@@ -206,6 +257,7 @@ async function main() {
   const stats: Stats = { sent: 0, delivered: 0, rtts: [], errors: 0, closedEarly: 0 };
   const clients: SoakClient[] = [];
   const t0 = performance.now();
+  progress.phase(`joining ${opt.clients} clients`);
   for (let i = 0; i < opt.clients; i += 50) {
     const batch = [];
     for (let j = i; j < Math.min(opt.clients, i + 50); j++) batch.push(connectClient(server.url, j, opt.batch, stats));
@@ -229,6 +281,11 @@ async function main() {
   const samples: string[] = [];
   let lastSent = 0;
   let lastDelivered = 0;
+  progress.countdown(
+    "load",
+    opt.seconds,
+    () => `sent ${stats.sent} delivered ${stats.delivered} errors ${stats.errors}`,
+  );
   while (performance.now() - begin < opt.seconds * 1000) {
     await new Promise((r) =>
       setTimeout(r, Math.min(opt.sample * 1000, opt.seconds * 1000 - (performance.now() - begin)))
@@ -243,8 +300,10 @@ async function main() {
     lastSent = stats.sent;
     lastDelivered = stats.delivered;
     samples.push(line);
+    progress.interrupt();
     console.log(line);
   }
+  progress.phase("letting the last messages arrive");
   clearInterval(sender);
   // Let the last messages arrive before counting.
   await new Promise((r) => setTimeout(r, 2000));
@@ -257,6 +316,7 @@ async function main() {
   );
   for (const c of clients) c.stop();
   await server.stop();
+  return 0;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) Deno.exit(await main(Deno.args));
