@@ -92,10 +92,10 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   notifyMembers = (text) => {
     for (const { peer, session } of ctx.connections) if (session.nick) peer.send({ type: "notice", text });
   };
-  const started = Date.now();
+  const started = performance.now();
   metrics.gauge("wirechat_connected_clients", "Open connections", () => ctx.connections.size);
   metrics.gauge("wirechat_joined_members", "Members joined on this node", () => room.size);
-  metrics.gauge("wirechat_uptime_seconds", "Seconds since start", () => (Date.now() - started) / 1000);
+  metrics.gauge("wirechat_uptime_seconds", "Seconds since start", () => (performance.now() - started) / 1000);
 
   const abort = new AbortController();
   const listening = Promise.withResolvers<Deno.NetAddr>();

@@ -21,6 +21,7 @@ function setup(opts: { replay?: number; history?: ChatMessage[] } = {}) {
     bus: createLocalBus((n) => store.load(n)),
     replayLimit: opts.replay ?? 3,
     now: clock.now,
+    elapsed: clock.ms,
     onMessage: (m) => store.append(m),
   });
   room.start();

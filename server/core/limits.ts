@@ -77,7 +77,9 @@ export interface Admission {
 }
 
 /**
- * Creates the admission table over an injected millisecond clock.
+ * Creates the admission table over an injected monotonic millisecond clock
+ * (default `performance.now`: a backward wall-clock step must not empty the
+ * connection-rate buckets).
  *
  * @example
  * ```ts
@@ -89,7 +91,7 @@ export interface Admission {
  * if (a.check("10.0.0.1", 1) !== "address_full") throw new Error("second admitted");
  * ```
  */
-export function createAdmission(limits: AdmissionLimits, now: () => number = Date.now): Admission {
+export function createAdmission(limits: AdmissionLimits, now: () => number = () => performance.now()): Admission {
   const exempt = new Set(limits.exempt);
   const open = new Map<string, number>();
   let total = 0;

@@ -49,8 +49,10 @@ export interface RoomOptions {
   bus: RoomBus;
   /** Messages replayed on join and the most `HISTORY` returns. */
   replayLimit?: number;
-  /** The clock; injected in tests. */
+  /** The wall clock for message timestamps; injected in tests. */
   now?: () => Date;
+  /** Monotonic millisecond clock for intervals (the typing throttle; default `performance.now`); injected in tests. */
+  elapsed?: () => number;
   /** Minimum gap between relayed `TYPING` notices of one member. */
   typingIntervalMs?: number;
   /** Called for each public message as it enters the order (the message log). */
@@ -86,6 +88,7 @@ export function createRoom(options: RoomOptions): Room {
   const { bus } = options;
   const replayLimit = options.replayLimit ?? DEFAULT_REPLAY;
   const now = options.now ?? (() => new Date());
+  const elapsed = options.elapsed ?? (() => performance.now());
   const typingInterval = options.typingIntervalMs ?? TYPING_INTERVAL_MS;
   const members = new Map<number, Member>();
   const pending = new Map<number, Peer>();
@@ -244,7 +247,7 @@ export function createRoom(options: RoomOptions): Room {
     typing(peer) {
       const m = member(peer);
       if (!m) return;
-      const t = now().getTime();
+      const t = elapsed();
       if (t - m.lastTypingAt < typingInterval) return;
       m.lastTypingAt = t;
       background(bus.publish({ kind: "typing", nick: m.nick, member: ref(peer) }), "typing notice");

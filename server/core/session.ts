@@ -37,7 +37,7 @@ export interface SessionOptions {
   maxLine?: number;
   /** Flood control; `perSecond: 0` turns it off. */
   rateLimit?: RateLimit;
-  /** Millisecond clock; injected in tests. */
+  /** Monotonic millisecond clock for flood control (default `performance.now`); injected in tests. */
   now?: () => number;
   /** Called for every refusal (metrics). */
   onError?: (code: ProtocolError["code"]) => void;
@@ -78,7 +78,7 @@ const HELP_TEXT = `Commands: ${
 export function createSession(options: SessionOptions): Session {
   const { room, peer } = options;
   const maxLine = options.maxLine ?? DEFAULT_MAX_LINE;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => performance.now());
   const bucket = createTokenBucket(
     options.rateLimit ?? { burst: DEFAULT_RATE_BURST, perSecond: DEFAULT_RATE_PER_SECOND },
     now,
