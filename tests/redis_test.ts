@@ -388,3 +388,31 @@ Deno.test("bench:scaleout runs tiny: one node, one node + Redis, two nodes; ever
     assertEquals([result.clients.joined, result.missing, result.duplicated, result.errors], [4, 0, 0, 0], name);
   }
 });
+
+Deno.test("the reaper runs on a monotonic clock: with the wall clock stepped back an hour a dead node is still reaped", async () => {
+  await using redis = await startRedis();
+  await using b = await startTestServer({ redis: redis.url, redisNodeTtl: TTL_MS });
+  await using bob = await join(b.url, "bob");
+  const logDir = await Deno.makeTempDir({ prefix: "wirechat-node-" });
+  const realNow = Date.now;
+  try {
+    await using node = await spawnNode(["--redis", redis.url, "--redis-node-ttl", String(TTL_MS), "--log-dir", logDir]);
+    await withNodeLog(node, async () => {
+      const dave = await join(node.url, "dave");
+      await bob.expect("SYS dave joined the chat!");
+      // An NTP step back by an hour in the surviving node's process (B runs in this process).
+      Date.now = () => realNow() - 3_600_000;
+      await node.kill();
+      await dave.closed;
+      // The TTL plus one heartbeat period, plus a generous margin for a busy machine.
+      await bob.expect("SYS dave left the chat!", TTL_MS + TTL_MS / 3 + 3000);
+      bob.send("WHO");
+      await bob.expect("SYS Online (1): bob");
+      await using _dave2 = await join(b.url, "dave"); // the nick was freed
+      await bob.expect("SYS dave joined the chat!");
+    });
+  } finally {
+    Date.now = realNow;
+    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+  }
+});

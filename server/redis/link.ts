@@ -53,7 +53,7 @@ export type RedisArg = string | number;
 export interface RedisLink {
   /** True while both connections are ready. */
   readonly up: boolean;
-  /** Milliseconds since the link last came up (0 while down). */
+  /** Milliseconds since the link last came up (0 while down), on the monotonic clock. */
   upForMs(): number;
   /** Resolves once the link is up, or rejects when `signal` aborts. */
   ready(signal?: AbortSignal): Promise<void>;
@@ -101,7 +101,7 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
     const now = !closing && cmd.isReady && reader.isReady;
     if (now === up) return;
     up = now;
-    upSince = now ? Date.now() : 0;
+    upSince = now ? performance.now() : 0;
     if (now) {
       for (const w of [...waiters]) w();
       waiters.clear();
@@ -150,7 +150,7 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
     get up() {
       return up;
     },
-    upForMs: () => (up ? Date.now() - upSince : 0),
+    upForMs: () => (up ? performance.now() - upSince : 0),
     ready(signal) {
       if (up) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {

@@ -7,7 +7,9 @@
  * A node reaps only after its own link has been up for a full TTL plus a
  * reconnection pause: after Redis itself was down, every node's heartbeat
  * may have expired, and the others must get the chance to beat again before
- * anyone is declared dead. A dead node is therefore announced within
+ * anyone is declared dead (that pause is measured on the monotonic clock,
+ * and expiry is Redis's own TTL, so a wall-clock step changes neither).
+ * A dead node is therefore announced within
  * `ttl + ttl/3` of its last heartbeat when Redis stayed up.
  *
  * @module
