@@ -7,6 +7,7 @@
 import { DEFAULT_MAX_LINE, MAX_PING_TOKEN } from "./limits.ts";
 import { ProtocolError } from "./errors.ts";
 import { validateNick } from "./nick.ts";
+import { checkWhoPattern } from "./pattern.ts";
 import { exceedsCodePoints, hasControlChars, neutralize } from "./text.ts";
 
 /** A parsed client line. */
@@ -62,6 +63,7 @@ const PARSERS: Readonly<Record<string, Parser>> = {
   MSG: (rest) => ({ type: "msg", text: checkedText(rest, "expected_msg") }),
   WHO(rest) {
     const pattern = rest?.trim();
+    if (pattern) checkWhoPattern(pattern);
     return pattern ? { type: "who", pattern } : { type: "who" };
   },
   QUIT: () => ({ type: "quit" }),

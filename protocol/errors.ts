@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { MAX_WHO_PATTERN } from "./limits.ts";
 
 /** Stable error codes, one per `ERR` text. */
 export type ErrorCode =
@@ -22,6 +23,7 @@ export type ErrorCode =
   | "registration_timeout"
   | "server_full"
   | "unavailable"
+  | "pattern_too_long"
   /** A structured dialect's frame that is not a valid message (JSON dialects only). */
   | "bad_message";
 
@@ -42,6 +44,7 @@ export const ERROR_TEXT: Readonly<Record<ErrorCode, (detail?: string) => string>
   registration_timeout: () => "Registration timeout",
   server_full: () => "Server full",
   unavailable: (why = "") => `Service unavailable${why ? `: ${why}` : ""}`,
+  pattern_too_long: () => `Pattern too long (at most ${MAX_WHO_PATTERN} characters)`,
   bad_message: (why = "") => `Malformed message${why ? `: ${why}` : ""}`,
 };
 

@@ -9,6 +9,13 @@
 /** Longest nickname, in Unicode code points (after trimming). */
 export const MAX_NICK_LENGTH = 20;
 
+/**
+ * Longest `WHO` pattern, in code points. Matching is linear whatever the
+ * pattern (see `protocol/pattern.ts`); the bound keeps one `WHO` over a full
+ * room cheap. Longer patterns are refused with `ERR Pattern too long`.
+ */
+export const MAX_WHO_PATTERN = 256;
+
 /** Default longest client line, in code points, command word included. */
 export const DEFAULT_MAX_LINE = 2048;
 

@@ -43,6 +43,12 @@ export function exceedsCodePoints(s: string, max: number): boolean {
   return codePointLength(s) > max;
 }
 
+/** True when every UTF-16 unit of `s` is ASCII (below U+0080). */
+export function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** True when `s` contains a C0/C1 control character or DEL. */
 export function hasControlChars(s: string): boolean {
   return CONTROL.test(s);

@@ -43,6 +43,7 @@ Deno.test("every ERR text is exactly the contract's", () => {
     registration_timeout: "Registration timeout",
     server_full: "Server full",
     unavailable: "Service unavailable",
+    pattern_too_long: "Pattern too long (at most 256 characters)",
     bad_message: "Malformed message",
   };
   for (const [code, text] of Object.entries(expected) as [ErrorCode, string][]) {

@@ -1,0 +1,131 @@
+/**
+ * Issue 17, finding 1: `WHO *************a` froze the whole server (a
+ * backtracking regular expression). Against a real server in a subprocess
+ * (so a frozen server cannot freeze the test): a 100-star pattern is
+ * answered, fast, while the room keeps serving, over the line protocol and
+ * the JSON dialect; the pattern bound is enforced at its edge; and the
+ * matcher agrees with the old regular-expression semantics.
+ */
+import { assertEquals, assertOk } from "./assert.ts";
+import { join, type TestClient } from "./helpers.ts";
+import { connectJsonWs, type JsonWsClient } from "./dialect_clients.ts";
+import { spawnServer } from "./server_process.ts";
+import { prng } from "./prng.ts";
+import { MAX_WHO_PATTERN, nickMatcher } from "../protocol/mod.ts";
+
+/** How long one answer may take before the server counts as frozen (generous: CI is busy). */
+const ANSWER_MS = 3000;
+/** The issue's figure for one 100-star `WHO`, checked on the fastest of a few round trips. */
+const FAST_MS = 10;
+const VICTIM = "b".repeat(20);
+const STARS = "*".repeat(100);
+
+/**
+ * Runs `body` against a server subprocess. Clients go through `track`: they
+ * are closed after the server is gone when the body failed (closing a
+ * WebSocket waits for a frozen server forever).
+ */
+async function withServer(body: (url: string, track: <T extends AsyncDisposable>(c: T) => T) => Promise<void>) {
+  const logDir = await Deno.makeTempDir({ prefix: "wirechat-who-" });
+  const server = await spawnServer(["--port", "0", "--log-dir", logDir]);
+  const clients: AsyncDisposable[] = [];
+  try {
+    await body(server.url, (c) => (clients.push(c), c));
+  } catch (err) {
+    server.child.kill("SIGKILL"); // a frozen server does not answer SIGTERM
+    throw err;
+  } finally {
+    for (const c of clients) await c[Symbol.asyncDispose]();
+    await server.stop();
+    await Deno.remove(logDir, { recursive: true });
+  }
+}
+
+async function joinJson(url: string, nick: string): Promise<JsonWsClient> {
+  const c = await connectJsonWs(url, "wirechat.json");
+  c.send({ v: 1, type: "nick", nick });
+  while ((await c.next()).type !== "join");
+  return c;
+}
+
+/** The room still serves another member: its `PING` is answered within the bound. */
+async function stillServing(bystander: TestClient, token: string) {
+  bystander.send(`PING ${token}`);
+  await bystander.until(`PONG ${token}`, ANSWER_MS);
+}
+
+Deno.test("WHO: a pattern of 100 stars is answered in under 10 ms while the room keeps serving (line dialect)", async () => {
+  await withServer(async (url, track) => {
+    const victim = track(await join(url, VICTIM));
+    const bystander = track(await join(url, "bystander"));
+    victim.send(`WHO ${STARS}a`);
+    await stillServing(bystander, "during");
+    await victim.until("SYS Online (0):", ANSWER_MS);
+    victim.send(`WHO ${STARS}b`);
+    await victim.until(`SYS Online (1): ${VICTIM}`, ANSWER_MS);
+    let fastest = Infinity;
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      victim.send(`WHO ${STARS}a`);
+      await victim.until("SYS Online (0):", ANSWER_MS);
+      fastest = Math.min(fastest, performance.now() - t0);
+    }
+    assertOk(fastest < FAST_MS, `fastest 100-star WHO round trip took ${fastest.toFixed(1)} ms`);
+    await stillServing(bystander, "after");
+  });
+});
+
+Deno.test("WHO: the JSON dialect's who.pattern with 100 stars is answered while the room keeps serving", async () => {
+  await withServer(async (url, track) => {
+    const victim = track(await joinJson(url, VICTIM));
+    const bystander = track(await join(url, "bystander"));
+    victim.send({ v: 1, type: "who", pattern: `${STARS}a` });
+    await stillServing(bystander, "during");
+    let answer;
+    while ((answer = await victim.next(ANSWER_MS)).type !== "who");
+    assertEquals(answer.nicks, []);
+    victim.send({ v: 1, type: "who", pattern: `${STARS}B` });
+    while ((answer = await victim.next(ANSWER_MS)).type !== "who");
+    assertEquals(answer.nicks, [VICTIM]);
+  });
+});
+
+Deno.test(`WHO: a pattern of ${MAX_WHO_PATTERN} code points is answered, one more is refused with ERR (line and JSON)`, async () => {
+  await withServer(async (url, track) => {
+    const victim = track(await join(url, VICTIM));
+    // Astral code points count once: the bound is in code points, not UTF-16 units.
+    const edge = `${"*".repeat(MAX_WHO_PATTERN - 2)}😀b`;
+    victim.send(`WHO ${edge}`);
+    await victim.expect("SYS Online (0):", ANSWER_MS);
+    victim.send(`WHO ${"*".repeat(MAX_WHO_PATTERN - 1)}b`);
+    await victim.expect(`SYS Online (1): ${VICTIM}`, ANSWER_MS);
+    victim.send(`WHO *${edge}`);
+    await victim.expect(`ERR Pattern too long (at most ${MAX_WHO_PATTERN} characters)`, ANSWER_MS);
+    const json = track(await joinJson(url, "jay"));
+    json.send({ v: 1, type: "who", pattern: `*${edge}` });
+    let answer;
+    while ((answer = await json.next(ANSWER_MS)).type !== "error");
+    assertEquals(answer.code, "pattern_too_long");
+    victim.send("WHO");
+    await victim.until(`SYS Online (2): ${VICTIM}, jay`, ANSWER_MS);
+  });
+});
+
+/** The old matcher, used here as the reference for what `WHO` means (on small patterns only). */
+function regexMatcher(pattern: string): (nick: string) => boolean {
+  const source = pattern.split("*").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  const re = new RegExp(`^${source}$`, "isu");
+  return (nick) => re.test(nick);
+}
+
+Deno.test("WHO: the glob matcher agrees with the regular-expression semantics on random small patterns", () => {
+  const rand = prng(17);
+  const pick = (alphabet: string[], n: number) =>
+    Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join("");
+  for (let i = 0; i < 20_000; i++) {
+    const pattern = pick(["a", "b", "A", "*", "*", "é", "😀", "."], Math.floor(rand() * 7));
+    const nick = pick(["a", "b", "B", "É", "😀", "."], 1 + Math.floor(rand() * 6));
+    if (pattern === "") continue;
+    assertEquals(nickMatcher(pattern)(nick), regexMatcher(pattern)(nick), `${pattern} vs ${nick}`);
+  }
+});
