@@ -15,7 +15,6 @@ import type { ChatMessage } from "../../protocol/mod.ts";
 import type { MessageStore } from "./history.ts";
 
 const FILE_RE = /^(\d{4}-\d{2}-\d{2})-messages\.txt$/;
-const LINE_RE = /^\[([^\]]+)\] (\S+?): (.*)$/;
 const CHUNK = 64 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -33,11 +32,25 @@ export function messageFileName(ts: string): string {
   return `${ts.slice(0, 10)}-messages.txt`;
 }
 
-/** Parses one log line; undefined when it is not a whole message line. */
+/**
+ * Parses one log line; undefined when it is not a whole message line.
+ *
+ * No regular expression: `.` would not match U+2028/U+2029 (once the cause
+ * of messages vanishing from the replay). The text is everything after the
+ * first `: ` that ends the nickname (a nickname holds no whitespace), taken
+ * as is, whatever it contains; only `\n` ends a line, and the text rules
+ * refuse it (and every other control character) in a message.
+ */
 export function parseLogLine(line: string): ChatMessage | undefined {
-  const m = LINE_RE.exec(line);
-  if (!m || Number.isNaN(Date.parse(m[1]))) return undefined;
-  return { ts: m[1], nick: m[2], text: m[3] };
+  if (!line.startsWith("[")) return undefined;
+  const close = line.indexOf("]");
+  if (close < 2 || line[close + 1] !== " ") return undefined;
+  const ts = line.slice(1, close);
+  const space = line.indexOf(" ", close + 2);
+  if (space < close + 4 || line[space - 1] !== ":") return undefined;
+  const nick = line.slice(close + 2, space - 1);
+  if (/\s/u.test(nick) || Number.isNaN(Date.parse(ts))) return undefined;
+  return { ts, nick, text: line.slice(space + 1) };
 }
 
 /** Formats a message as one log line, with its newline. */
