@@ -1,14 +1,23 @@
 /**
- * Client commands: parsing a client line into a typed command, and
- * formatting a command back into a line (for clients).
+ * Client commands: the one command table of the wire protocol (verb,
+ * syntax, arity, pre-join rule, help text, field rules), the line parser
+ * driven by it, the one validation every dialect's commands go through, and
+ * the formatter clients use. The server's handler of each verb is keyed by
+ * the same command type (`server/core/commands.ts`), checked by the compiler
+ * to cover every entry.
+ *
+ * Decoding and validating are two steps: a dialect decodes a frame into a
+ * raw {@linkcode ClientCommand} (syntax only), and
+ * {@linkcode validateCommand} applies the same nick, text and size rules
+ * whatever the dialect, without turning the command back into a line.
  *
  * @module
  */
 import { DEFAULT_MAX_LINE, MAX_PING_TOKEN } from "./limits.ts";
-import { ProtocolError } from "./errors.ts";
+import { type ErrorCode, ProtocolError } from "./errors.ts";
 import { validateNick } from "./nick.ts";
 import { checkWhoPattern } from "./pattern.ts";
-import { exceedsCodePoints, hasControlChars, neutralize } from "./text.ts";
+import { codePointLength, exceedsCodePoints, hasControlChars, neutralize } from "./text.ts";
 
 /** A parsed client line. */
 export type ClientCommand =
@@ -23,14 +32,236 @@ export type ClientCommand =
   | { type: "version" }
   | { type: "help" };
 
-/** Options for {@linkcode parseClientLine}. */
+/** The `type` of a command. */
+export type CommandType = ClientCommand["type"];
+
+/** The command of one type. */
+export type CommandOf<T extends CommandType> = Extract<ClientCommand, { type: T }>;
+
+/** Limits {@linkcode validateCommand} and {@linkcode parseClientLine} apply. */
 export interface ParseOptions {
   /** Longest accepted line in code points, command word included. */
   maxLine?: number;
 }
 
-/** Longest command word echoed back in `ERR Unknown command: <WORD>`. */
-const MAX_ECHOED_WORD = 32;
+/** One entry of the command table. */
+export interface CommandSpec<T extends CommandType = CommandType> {
+  /** The command word (case-insensitive on the wire). */
+  readonly verb: string;
+  /** The command type it decodes to. */
+  readonly type: T;
+  /** The syntax as `HELP` shows it. */
+  readonly usage: string;
+  /** One line saying what it does. */
+  readonly help: string;
+  /** Words after the verb: at least `min`, at most `max` (the last one takes the rest of the line). */
+  readonly arity: { readonly min: number; readonly max: number };
+  /** The error for fewer than `min` words. */
+  readonly missing?: ErrorCode;
+  /** Accepted before the client has joined (otherwise: `ERR Expected: NICK <name>` and close). */
+  readonly beforeJoin: boolean;
+  /** Builds the raw command from the words (syntax only; fields are checked by `check`). */
+  build(args: readonly string[]): CommandOf<T>;
+  /** The words of the command's line, for formatting and the size rule. */
+  args(cmd: CommandOf<T>): readonly string[];
+  /** The field rules, the same for every dialect: returns the normalised command. */
+  check(cmd: CommandOf<T>): CommandOf<T>;
+}
+
+/** Largest `HISTORY` count (nine digits). */
+export const MAX_HISTORY_ARG = 999_999_999;
+
+/** Longest command word or recipient echoed back in an `ERR` line. */
+export const MAX_ECHOED_WORD = 32;
+
+/** Leading/trailing characters a text field may carry: whitespace except line breaks. */
+const BLANK_EDGES = /^[^\S\n\r\u2028\u2029]+|[^\S\n\r\u2028\u2029]+$/g;
+const WORD_FORBIDDEN = /[\s\p{Cc}]/u;
+
+/** Trims a text field; a control character left inside (a line break anywhere) is refused. */
+function checkText(raw: string, missing: ErrorCode): string {
+  if (hasControlChars(raw.replace(BLANK_EDGES, ""))) throw new ProtocolError("control_chars");
+  const text = raw.trim();
+  if (text.length === 0) throw new ProtocolError(missing);
+  return text;
+}
+
+/** `s` cut to `max` code points and made printable, for echoing. */
+function echoed(s: string, max = MAX_ECHOED_WORD): string {
+  return neutralize([...s].slice(0, max).join(""));
+}
+
+function spec<T extends CommandType>(entry: CommandSpec<T>): CommandSpec<T> {
+  return entry;
+}
+
+const none = () => [] as const;
+const same = <C>(cmd: C) => cmd;
+
+/**
+ * The command table, in `HELP` order. Adding a verb: an entry here, its
+ * type in {@linkcode ClientCommand}, and its handler on the server.
+ */
+export const COMMAND_SPECS = [
+  spec({
+    verb: "NICK",
+    type: "nick",
+    usage: "NICK <name>",
+    help: "join, or change your nickname",
+    arity: { min: 1, max: 1 },
+    missing: "invalid_nick",
+    beforeJoin: true,
+    build: ([nick]) => ({ type: "nick", nick }),
+    args: (c) => [c.nick],
+    check(c) {
+      const nick = hasControlChars(c.nick.replace(BLANK_EDGES, "")) ? undefined : validateNick(c.nick);
+      if (nick === undefined) throw new ProtocolError("invalid_nick");
+      return { type: "nick", nick };
+    },
+  }),
+  spec({
+    verb: "MSG",
+    type: "msg",
+    usage: "MSG <text>",
+    help: "send a message to everyone",
+    arity: { min: 1, max: 1 },
+    missing: "expected_msg",
+    beforeJoin: false,
+    build: ([text]) => ({ type: "msg", text }),
+    args: (c) => [c.text],
+    check: (c) => ({ type: "msg", text: checkText(c.text, "expected_msg") }),
+  }),
+  spec({
+    verb: "WHO",
+    type: "who",
+    usage: "WHO [<pattern>]",
+    help: "list who is online (* matches any run of characters)",
+    arity: { min: 0, max: 1 },
+    beforeJoin: false,
+    build: ([pattern]) => (pattern === undefined ? { type: "who" } : { type: "who", pattern }),
+    args: (c) => (c.pattern === undefined ? [] : [c.pattern]),
+    check(c) {
+      const pattern = c.pattern?.trim();
+      if (!pattern) return { type: "who" };
+      checkWhoPattern(pattern);
+      if (hasControlChars(pattern)) throw new ProtocolError("control_chars");
+      return { type: "who", pattern };
+    },
+  }),
+  spec({
+    verb: "QUIT",
+    type: "quit",
+    usage: "QUIT",
+    help: "leave",
+    arity: { min: 0, max: 0 },
+    beforeJoin: false,
+    build: () => ({ type: "quit" }),
+    args: none,
+    check: same,
+  }),
+  spec({
+    verb: "PM",
+    type: "pm",
+    usage: "PM <nick> <text>",
+    help: "send a private message (never stored)",
+    arity: { min: 2, max: 2 },
+    missing: "expected_pm",
+    beforeJoin: false,
+    build: ([to, text]) => ({ type: "pm", to, text }),
+    args: (c) => [c.to.trim(), c.text],
+    check(c) {
+      const to = c.to.trim();
+      if (to === "") throw new ProtocolError("expected_pm");
+      if (WORD_FORBIDDEN.test(to)) throw new ProtocolError("no_such_user", echoed(c.to));
+      return { type: "pm", to, text: checkText(c.text, "expected_pm") };
+    },
+  }),
+  spec({
+    verb: "TYPING",
+    type: "typing",
+    usage: "TYPING",
+    help: "tell the others you are typing",
+    arity: { min: 0, max: 0 },
+    beforeJoin: false,
+    build: () => ({ type: "typing" }),
+    args: none,
+    check: same,
+  }),
+  spec({
+    verb: "HISTORY",
+    type: "history",
+    usage: "HISTORY [<n>]",
+    help: "show the last n public messages again",
+    arity: { min: 0, max: 1 },
+    beforeJoin: false,
+    build([arg]) {
+      if (arg === undefined) return { type: "history" };
+      if (!/^\d{1,9}$/.test(arg)) throw new ProtocolError("expected_history");
+      return { type: "history", count: Number(arg) };
+    },
+    args: (c) => (c.count === undefined ? [] : [String(c.count)]),
+    check(c) {
+      const n = c.count;
+      if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= MAX_HISTORY_ARG)) {
+        throw new ProtocolError("expected_history");
+      }
+      return c;
+    },
+  }),
+  spec({
+    verb: "PING",
+    type: "ping",
+    usage: "PING [<token>]",
+    help: "the server answers PONG with the same token",
+    arity: { min: 0, max: 1 },
+    beforeJoin: false,
+    build: ([token]) => (token === undefined ? { type: "ping" } : { type: "ping", token }),
+    args: (c) => (c.token === undefined ? [] : [c.token]),
+    check(c) {
+      const token = c.token?.trim();
+      return token ? { type: "ping", token: echoed(token, MAX_PING_TOKEN) } : { type: "ping" };
+    },
+  }),
+  spec({
+    verb: "VERSION",
+    type: "version",
+    usage: "VERSION",
+    help: "the server's version",
+    arity: { min: 0, max: 0 },
+    beforeJoin: false,
+    build: () => ({ type: "version" }),
+    args: none,
+    check: same,
+  }),
+  spec({
+    verb: "HELP",
+    type: "help",
+    usage: "HELP",
+    help: "this list",
+    arity: { min: 0, max: 0 },
+    beforeJoin: false,
+    build: () => ({ type: "help" }),
+    args: none,
+    check: same,
+  }),
+] as const;
+
+/** The table entry of every command type. */
+export const COMMAND_SPEC: { readonly [T in CommandType]: CommandSpec<T> } = Object.fromEntries(
+  COMMAND_SPECS.map((s) => [s.type, s]),
+) as { [T in CommandType]: CommandSpec<T> };
+
+const BY_VERB: ReadonlyMap<string, CommandSpec> = new Map(COMMAND_SPECS.map((s) => [s.verb, s as CommandSpec]));
+
+/** Every command word the server understands, in `HELP` order. */
+export const COMMAND_WORDS: readonly string[] = COMMAND_SPECS.map((s) => s.verb);
+
+/** The `SYS` text of `HELP`, generated from the table. */
+export const HELP_TEXT = `Commands: ${COMMAND_SPECS.map((s) => s.usage).join(", ")}`;
+
+function specOf<T extends CommandType>(type: T): CommandSpec<T> {
+  return COMMAND_SPEC[type] as CommandSpec<T>;
+}
 
 /** Removes one trailing `\n` or `\r\n`, which the contract says to ignore. */
 export function stripTerminator(line: string): string {
@@ -44,56 +275,70 @@ function splitVerb(line: string): [string, string | undefined] {
   return space < 0 ? [line, undefined] : [line.slice(0, space), line.slice(space + 1)];
 }
 
-function checkedText(raw: string | undefined, missing: ProtocolError["code"]): string {
-  const text = (raw ?? "").trim();
-  if (text.length === 0) throw new ProtocolError(missing);
-  if (hasControlChars(text)) throw new ProtocolError("control_chars");
-  return text;
+/** The words after the verb: split at single spaces, the last word takes the rest. */
+function splitArgs(rest: string | undefined, max: number): string[] {
+  const trimmed = rest?.trim() ?? "";
+  if (max === 0 || trimmed === "") return [];
+  const args: string[] = [];
+  let tail = trimmed;
+  while (args.length < max - 1) {
+    const [word, more] = splitVerb(tail);
+    args.push(word);
+    if (more === undefined) return args;
+    tail = more;
+  }
+  args.push(tail);
+  return args;
 }
 
-type Parser = (rest: string | undefined) => ClientCommand;
-
-/** The command table: verb → parser of the rest of the line. */
-const PARSERS: Readonly<Record<string, Parser>> = {
-  NICK(rest) {
-    const nick = validateNick(rest ?? "");
-    if (nick === undefined) throw new ProtocolError("invalid_nick");
-    return { type: "nick", nick };
-  },
-  MSG: (rest) => ({ type: "msg", text: checkedText(rest, "expected_msg") }),
-  WHO(rest) {
-    const pattern = rest?.trim();
-    if (pattern) checkWhoPattern(pattern);
-    return pattern ? { type: "who", pattern } : { type: "who" };
-  },
-  QUIT: () => ({ type: "quit" }),
-  PM(rest) {
-    const trimmed = (rest ?? "").trim();
-    const [to, text] = splitVerb(trimmed);
-    if (!to || text === undefined || text.trim() === "") throw new ProtocolError("expected_pm");
-    return { type: "pm", to, text: checkedText(text, "expected_pm") };
-  },
-  TYPING: () => ({ type: "typing" }),
-  HISTORY(rest) {
-    const arg = rest?.trim();
-    if (!arg) return { type: "history" };
-    if (!/^\d{1,9}$/.test(arg)) throw new ProtocolError("expected_history");
-    return { type: "history", count: Number(arg) };
-  },
-  PING(rest) {
-    const token = rest?.trim();
-    if (!token) return { type: "ping" };
-    return { type: "ping", token: neutralize([...token].slice(0, MAX_PING_TOKEN).join("")) };
-  },
-  VERSION: () => ({ type: "version" }),
-  HELP: () => ({ type: "help" }),
-};
-
-/** Every command word the server understands, in `HELP` order. */
-export const COMMAND_WORDS: readonly string[] = Object.keys(PARSERS);
+/** The length in code points of the line that carries `cmd`, command word included. */
+function lineLength(cmd: ClientCommand): number {
+  const s = specOf(cmd.type) as CommandSpec;
+  let n = s.verb.length;
+  for (const arg of s.args(cmd)) n += 1 + codePointLength(arg);
+  return n;
+}
 
 /**
- * Parses one client line (one WebSocket frame or one TCP line).
+ * Applies the protocol's rules to a command from any dialect: the line
+ * limit (measured on the line the command stands for), then the field rules
+ * of its table entry. Returns the normalised command.
+ *
+ * @throws {ProtocolError} with the code of the `ERR` line to answer.
+ *
+ * @example
+ * ```ts
+ * import { validateCommand } from "./commands.ts";
+ * const cmd = validateCommand({ type: "pm", to: " bob ", text: " hi " });
+ * if (cmd.type !== "pm" || cmd.to !== "bob" || cmd.text !== "hi") throw new Error();
+ * ```
+ */
+export function validateCommand(cmd: ClientCommand, options: ParseOptions = {}): ClientCommand {
+  const max = options.maxLine ?? DEFAULT_MAX_LINE;
+  if (lineLength(cmd) > max) throw new ProtocolError("too_large");
+  return (specOf(cmd.type) as CommandSpec).check(cmd);
+}
+
+/**
+ * Decodes one client line into a raw command (syntax and the line limit
+ * only; {@linkcode validateCommand} applies the field rules).
+ *
+ * @throws {ProtocolError} for a line over the limit, an unknown command
+ * word, missing words or a malformed argument.
+ */
+export function decodeClientLine(raw: string, options: ParseOptions = {}): ClientCommand {
+  const line = stripTerminator(raw);
+  if (exceedsCodePoints(line, options.maxLine ?? DEFAULT_MAX_LINE)) throw new ProtocolError("too_large");
+  const [word, rest] = splitVerb(line);
+  const s = BY_VERB.get(word.toUpperCase());
+  if (!s) throw new ProtocolError("unknown_command", echoed(word));
+  const args = splitArgs(rest, s.arity.max);
+  if (args.length < s.arity.min) throw new ProtocolError(s.missing ?? "bad_message");
+  return s.build(args);
+}
+
+/**
+ * Parses and validates one client line (one WebSocket frame or one TCP line).
  *
  * @throws {ProtocolError} with the code of the `ERR` line to answer.
  *
@@ -105,16 +350,7 @@ export const COMMAND_WORDS: readonly string[] = Object.keys(PARSERS);
  * ```
  */
 export function parseClientLine(raw: string, options: ParseOptions = {}): ClientCommand {
-  const line = stripTerminator(raw);
-  if (exceedsCodePoints(line, options.maxLine ?? DEFAULT_MAX_LINE)) {
-    throw new ProtocolError("too_large");
-  }
-  const [word, rest] = splitVerb(line);
-  const parser = PARSERS[word.toUpperCase()];
-  if (!parser) {
-    throw new ProtocolError("unknown_command", neutralize([...word].slice(0, MAX_ECHOED_WORD).join("")));
-  }
-  return parser(rest);
+  return validateCommand(decodeClientLine(raw, options), options);
 }
 
 /**
@@ -127,26 +363,7 @@ export function parseClientLine(raw: string, options: ParseOptions = {}): Client
  * ```
  */
 export function formatClientCommand(cmd: ClientCommand): string {
-  switch (cmd.type) {
-    case "nick":
-      return `NICK ${cmd.nick}`;
-    case "msg":
-      return `MSG ${cmd.text}`;
-    case "who":
-      return cmd.pattern ? `WHO ${cmd.pattern}` : "WHO";
-    case "quit":
-      return "QUIT";
-    case "pm":
-      return `PM ${cmd.to} ${cmd.text}`;
-    case "typing":
-      return "TYPING";
-    case "history":
-      return cmd.count === undefined ? "HISTORY" : `HISTORY ${cmd.count}`;
-    case "ping":
-      return cmd.token ? `PING ${cmd.token}` : "PING";
-    case "version":
-      return "VERSION";
-    case "help":
-      return "HELP";
-  }
+  const s = specOf(cmd.type) as CommandSpec;
+  const args = s.args(cmd);
+  return args.length === 0 ? s.verb : `${s.verb} ${args.join(" ")}`;
 }

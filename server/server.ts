@@ -9,6 +9,7 @@ import { CloseCode } from "../protocol/mod.ts";
 import { createLocalBus, type RoomBus } from "./core/bus.ts";
 import type { ServerConfig } from "./ops/config.ts";
 import { createContext, type ServerContext } from "./core/context.ts";
+import { createDialects } from "./dialects/catalog.ts";
 import type { MessageStore } from "./core/history.ts";
 import { createHandler } from "./ops/http.ts";
 import { createFileStore } from "./core/message_log.ts";
@@ -88,7 +89,7 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   await room.start();
 
   let shuttingDown = false;
-  const ctx = createContext({ config, room, scheduler, metrics }, () => shuttingDown);
+  const ctx = createContext({ config, room, scheduler, metrics, dialects: createDialects() }, () => shuttingDown);
   notifyMembers = (text) => {
     for (const { peer, session } of ctx.connections) if (session.nick) peer.send({ type: "notice", text });
   };

@@ -3,8 +3,7 @@
  * structured-command guards, JSON and wschat decoding, name generation.
  */
 import { assertEquals, assertOk, assertThrows } from "./assert.ts";
-import { ProtocolError } from "../protocol/mod.ts";
-import { commandLine } from "../protocol/dialects/command_line.ts";
+import { type ClientCommand, formatClientCommand, ProtocolError, validateCommand } from "../protocol/mod.ts";
 import { decodeJsonCommand, encodeJsonEvent } from "../protocol/dialects/json.ts";
 import {
   createRiftDecoder,
@@ -83,7 +82,10 @@ Deno.test("riftchat names: ten characters of [0-9A-Za-z], unbiased over injected
   assertEquals(calls, 2);
 });
 
-Deno.test("commandLine: fields that cannot travel in a line are refused with the line protocol's error", () => {
+/** A structured command as the one validator leaves it, written as the line it stands for. */
+const commandLine = (cmd: ClientCommand) => formatClientCommand(validateCommand(cmd));
+
+Deno.test("validateCommand: structured fields get the line protocol's rules and errors, no line round trip", () => {
   assertEquals(commandLine({ type: "msg", text: "hi" }), "MSG hi");
   assertEquals(commandLine({ type: "pm", to: " bob ", text: "hi" }), "PM bob hi");
   assertEquals(commandLine({ type: "ping", token: "a\u0007" }), "PING a\u2407");
@@ -95,6 +97,9 @@ Deno.test("commandLine: fields that cannot travel in a line are refused with the
   assertEquals(codeOf(() => commandLine({ type: "history", count: -1 })), "expected_history");
   assertEquals(codeOf(() => commandLine({ type: "history", count: 1e9 })), "expected_history");
   assertEquals(commandLine({ type: "history", count: 999_999_999 }), "HISTORY 999999999");
+  // The line limit is measured on the line the command stands for ("MSG " + text).
+  assertEquals(commandLine({ type: "msg", text: "x".repeat(2044) }), "MSG " + "x".repeat(2044));
+  assertEquals(codeOf(() => commandLine({ type: "msg", text: "x".repeat(2045) })), "too_large");
 });
 
 Deno.test("wirechat.json codec: commands, versions, unknown types and errors", () => {

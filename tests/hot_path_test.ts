@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertOk } from "./assert.ts";
 import { batchFrame, createOutboundScheduler, outboundCharge, PENDING_FRAME_COST } from "../server/core/outbound.ts";
-import { lineOf } from "../server/core/dialect.ts";
+import { createLineDialects } from "../server/core/dialect.ts";
 import { BATCH_SUBPROTOCOL, formatLine, type ServerEvent } from "../protocol/mod.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
 
@@ -53,13 +53,20 @@ Deno.test("batchFrame: lines joined by \\n, built once for consecutive peers wit
   assertEquals(batchFrame([b]), b);
 });
 
-Deno.test("lineOf: the codec's line, cached per event (a broadcast formats once)", () => {
-  const event: ServerEvent = { type: "msg", ts: "2026-11-22T03:11:07.123Z", nick: "alice", text: "hi" };
+Deno.test("line dialect: the codec's line, cached per event (a broadcast formats once), per server", () => {
+  const view = { self: undefined };
+  const lineOf = (event: ServerEvent) => dialect.encode(event, view);
+  const dialect = createLineDialects().line;
+  const event = { type: "msg", ts: "2026-11-22T03:11:07.123Z", nick: "alice", text: "hi" } satisfies ServerEvent;
   const other: ServerEvent = { type: "join", nick: "bob" };
   const first = lineOf(event);
   assertEquals(first, formatLine(event));
   assertEquals(lineOf(other), "SYS bob joined the chat!");
-  assertOk(lineOf(event) === first, "cached line comes back");
+  // Formatted once: a change to the event after its first encoding does not show.
+  event.text = "changed";
+  assertEquals(lineOf(event), first, "cached line comes back");
+  // Another server's dialect keeps its own cache.
+  assertEquals(createLineDialects().line.encode(event, view), formatLine(event));
 });
 
 /** Opens a raw WebSocket that records frames as they arrive. */

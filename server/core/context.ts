@@ -5,6 +5,8 @@
  * @module
  */
 import type { ServerConfig } from "../ops/config.ts";
+import type { Dialects } from "../dialects/catalog.ts";
+import type { Dialect } from "./dialect.ts";
 import { addressOf, type Admission, armRegistrationDeadline, createAdmission, parseList } from "./limits.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import type { OutboundScheduler } from "./outbound.ts";
@@ -24,14 +26,16 @@ export interface ServerContext {
   readonly room: Room;
   readonly scheduler: OutboundScheduler;
   readonly metrics: Metrics;
+  /** This server's dialects (a transport picks one per connection). */
+  readonly dialects: Dialects;
   /** Every open connection, joined or not. */
   readonly connections: Set<Connection>;
   /** Open connections per address and new-connection rates (see limits.ts). */
   readonly admission: Admission;
   /** True once shutdown began: transports refuse new connections. */
   readonly shuttingDown: boolean;
-  /** Creates and registers the session for a new peer. */
-  attach(peer: Peer): Session;
+  /** Creates and registers the session for a new peer speaking `dialect`. */
+  attach(peer: Peer, dialect: Dialect): Session;
   /**
    * Registers a promise that settles when a transport connection has fully
    * ended. With `remote`, the connection counts against the client limits
@@ -77,12 +81,13 @@ export function createContext(
     async drained() {
       await Promise.all([...live]);
     },
-    attach(peer) {
+    attach(peer, dialect) {
       const conn: Connection = {
         peer,
         session: createSession({
           room,
           peer,
+          dialect,
           maxLine: config.maxLine,
           rateLimit: { burst: config.rateBurst, perSecond: config.ratePerSecond },
           onError: (code) => metrics.inc("wirechat_errors_total", 1, { code }),

@@ -1,14 +1,47 @@
 /**
- * Wire dialects: how events become frames and frames become commands. The
- * room and sessions never see a wire format; a transport (WebSocket, TCP)
- * carries frames and a dialect translates them. The line protocol is the
- * default dialect; others (JSON, the seeds' formats) plug in here.
+ * Wire dialects: a pure codec (`decode` a frame into a raw command, `encode`
+ * an event into a frame) plus an explicit policy (auto-join, close after an
+ * error, replay or not). The session does everything else, the same way for
+ * every dialect: it validates what `decode` returns, runs the state machine
+ * and applies the policy. Dialects hold no module-global state: each server
+ * creates its own set (`server/dialects/catalog.ts`), so a cache that lets a
+ * broadcast be encoded once lives and dies with its server.
  *
  * @module
  */
-import { formatLine, type ServerEvent } from "../../protocol/mod.ts";
-import type { Peer } from "./peer.ts";
-import type { Session } from "./session.ts";
+import {
+  type ClientCommand,
+  decodeClientLine,
+  type ErrorCode,
+  formatLine,
+  type ParseOptions,
+  type ServerEvent,
+} from "../../protocol/mod.ts";
+
+/** What `encode` may know about the connection it encodes for. */
+export interface EncodeView {
+  /** The member's nick as the room has it now (already updated by a join or rename being delivered). */
+  readonly self: string | undefined;
+}
+
+/** A nick a dialect joins under on its own, without a `NICK` from the client. */
+export interface AutoJoin {
+  readonly nick: string;
+  /** Called once the connection has ended (the dialect forgets the identity). */
+  forget?(): void;
+}
+
+/** How a dialect's connections behave beyond the codec. */
+export interface DialectPolicy {
+  /** Joins right after the greeting under a name the dialect picks (wschat, RiftChat). */
+  autoJoin?(): AutoJoin;
+  /** Closes the connection after every `ERR`, with the close code and reason for it (wschat). */
+  closeAfterError?(code: ErrorCode): readonly [number, string];
+  /** Replays the history to a joiner (false: the seed says joiners get none). */
+  readonly replay: boolean;
+  /** A binary frame gets an error event before the 1003 close. */
+  readonly binaryError: boolean;
+}
 
 /** One wire format over a frame transport. */
 export interface Dialect {
@@ -16,45 +49,51 @@ export interface Dialect {
   readonly name: string;
   /** True when several encoded events may share one frame, joined by `\n`. */
   readonly batch: boolean;
-  /** The frame text for an event, or undefined when this dialect does not show it. */
-  encode(event: ServerEvent): string | undefined;
   /**
-   * Called once the connection is open (the line dialect sends the greeting).
-   * `peer` lets a dialect close the connection its own way (wschat closes
-   * after every error).
+   * One inbound frame (or TCP line) as a raw command: syntax only, the
+   * session validates it.
+   *
+   * @throws {ProtocolError} for a frame that is not a command.
    */
-  open(session: Session, peer: Peer): void;
-  /** One inbound text frame (or TCP line) for the session. */
-  receive(frame: string, session: Session, peer: Peer): void;
-  /** An inbound binary frame; without this hook the transport closes with 1003. */
-  binary?(session: Session, peer: Peer): void;
-}
-
-const lineCache = new WeakMap<ServerEvent, string>();
-// A broadcast hands the same event to every member in a row: remember the last one.
-let lastEvent: ServerEvent | undefined;
-let lastLine = "";
-
-/** The line for an event, formatted once however many peers receive it. */
-export function lineOf(event: ServerEvent): string {
-  if (event === lastEvent) return lastLine;
-  let line = lineCache.get(event);
-  if (line === undefined) {
-    line = formatLine(event);
-    lineCache.set(event, line);
-  }
-  lastEvent = event;
-  lastLine = line;
-  return line;
+  decode(frame: string, limits: ParseOptions): ClientCommand;
+  /** The frame text for an event, or undefined when this dialect does not show it. No side effects. */
+  encode(event: ServerEvent, view: EncodeView): string | undefined;
+  readonly policy: DialectPolicy;
 }
 
 /** The wire contract's line dialect; `batch` for `wirechat.batch` clients. */
-export function lineDialect(batch = false): Dialect {
-  return {
+export interface LineDialects {
+  readonly line: Dialect;
+  readonly batch: Dialect;
+}
+
+/**
+ * Creates the line dialects of one server. A broadcast hands the same event
+ * to every member in a row, so the last event's line is remembered: each
+ * event is formatted once however many peers receive it.
+ */
+export function createLineDialects(): LineDialects {
+  const lineCache = new WeakMap<ServerEvent, string>();
+  let lastEvent: ServerEvent | undefined;
+  let lastLine = "";
+  function lineOf(event: ServerEvent): string {
+    if (event === lastEvent) return lastLine;
+    let line = lineCache.get(event);
+    if (line === undefined) {
+      line = formatLine(event);
+      lineCache.set(event, line);
+    }
+    lastEvent = event;
+    lastLine = line;
+    return line;
+  }
+  const policy: DialectPolicy = { replay: true, binaryError: false };
+  const make = (batch: boolean): Dialect => ({
     name: batch ? "line+batch" : "line",
     batch,
+    decode: decodeClientLine,
     encode: lineOf,
-    open: (session) => session.open(),
-    receive: (frame, session) => session.line(frame),
-  };
+    policy,
+  });
+  return { line: make(false), batch: make(true) };
 }

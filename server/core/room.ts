@@ -66,7 +66,8 @@ export type Outcome = Maybe<ProtocolError | undefined>;
 export interface Room {
   /** Loads history and starts applying events. */
   start(): Maybe<void>;
-  join(peer: Peer, nick: string): Outcome;
+  /** Joins `peer` as `nick`; the joiner gets the replay unless `replay: false`. */
+  join(peer: Peer, nick: string, options?: { replay?: boolean }): Outcome;
   rename(peer: Peer, nick: string): Outcome;
   say(peer: Peer, text: string): Outcome;
   pm(peer: Peer, to: string, text: string): Outcome;
@@ -91,7 +92,8 @@ export function createRoom(options: RoomOptions): Room {
   const elapsed = options.elapsed ?? (() => performance.now());
   const typingInterval = options.typingIntervalMs ?? TYPING_INTERVAL_MS;
   const members = new Map<number, Member>();
-  const pending = new Map<number, Peer>();
+  /** Joins in flight on this node: the peer and whether it wants the replay. */
+  const pending = new Map<number, { peer: Peer; replay: boolean }>();
   let ring = createHistoryRing(replayLimit);
   let closing = false;
 
@@ -114,13 +116,14 @@ export function createRoom(options: RoomOptions): Room {
   function apply(ev: RoomEvent) {
     switch (ev.kind) {
       case "join": {
-        const peer = isLocal(ev.member) ? pending.get(ev.member.id) : undefined;
+        const joining = isLocal(ev.member) ? pending.get(ev.member.id) : undefined;
+        const peer = joining?.peer;
         if (peer) {
           pending.delete(peer.id);
           members.set(peer.id, { nick: ev.nick, peer, lastTypingAt: -Infinity });
         }
         deliver({ type: "join", nick: ev.nick });
-        if (peer && ring.size > 0) sendReplay(peer, ring.tail());
+        if (peer && joining.replay && ring.size > 0) sendReplay(peer, ring.tail());
         if (!peer && isLocal(ev.member) && !members.has(ev.member.id)) {
           // Its connection closed (or its join gave up) before the join came back from a
           // shared bus: announce the leave so no ghost stays behind.
@@ -181,11 +184,11 @@ export function createRoom(options: RoomOptions): Room {
         ring = createHistoryRing(replayLimit, history);
       });
     },
-    join(peer, nick) {
+    join(peer, nick, joinOptions) {
       const me = ref(peer);
       const outcome = andThen(bus.claimNick(nick, me), (ok) => {
         if (!ok) return new ProtocolError("nick_in_use");
-        pending.set(peer.id, peer);
+        pending.set(peer.id, { peer, replay: joinOptions?.replay ?? true });
         return andThen(bus.publish({ kind: "join", nick, member: me }), () => undefined);
       });
       if (!(outcome instanceof Promise)) return outcome;

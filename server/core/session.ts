@@ -1,8 +1,20 @@
 /**
- * One connection's state machine and command table, the same for every
- * transport: greeting → waiting for `NICK` → joined → closed. Lines are
- * handled strictly in order; when the room answers later (a Redis bus), the
- * following lines wait.
+ * The connection core, the same for every transport and dialect: a frame
+ * is decoded by the dialect's pure codec, validated once
+ * (`validateCommand`: the same nick, text and size rules whatever the
+ * dialect), checked against the pre-join rule of its command-table entry and
+ * handed to its handler (`commands.ts`), which talks to the room. The state
+ * machine: greeting → joining → joined; the dialect's policy adds an
+ * auto-join, a close after each error and whether a joiner gets the replay.
+ *
+ * Lines are handled strictly in order; when the room answers later (a Redis
+ * bus), the following lines wait. A line accepted before the connection
+ * closed is still applied; the member leaves once the last one has been.
+ *
+ * Transports use five calls: {@linkcode Session.open},
+ * {@linkcode Session.receive}, {@linkcode Session.binary},
+ * {@linkcode Session.closed} and {@linkcode Session.encode} (plus
+ * {@linkcode Session.refuse} for what the transport itself found wrong).
  *
  * @module
  */
@@ -10,13 +22,17 @@ import { getLogger } from "@logtape/logtape";
 import {
   type ClientCommand,
   CloseCode,
-  COMMAND_WORDS,
+  COMMAND_SPEC,
   DEFAULT_MAX_LINE,
-  parseClientLine,
+  type ParseOptions,
   ProtocolError,
+  type ServerEvent,
+  validateCommand,
   VERSION,
 } from "../../protocol/mod.ts";
 import type { Maybe } from "./bus.ts";
+import { COMMAND_HANDLERS, type CommandContext, type Handler } from "./commands.ts";
+import { type AutoJoin, createLineDialects, type Dialect, type EncodeView } from "./dialect.ts";
 import type { Peer } from "./peer.ts";
 import {
   createTokenBucket,
@@ -33,6 +49,8 @@ const log = getLogger(["wirechat", "session"]);
 export interface SessionOptions {
   room: Room;
   peer: Peer;
+  /** The wire format (default: the line protocol). */
+  dialect?: Dialect;
   /** Longest line in code points. */
   maxLine?: number;
   /** Flood control; `perSecond: 0` turns it off. */
@@ -47,59 +65,81 @@ export interface SessionOptions {
 
 /** What a transport drives. */
 export interface Session {
-  /** Sends the greeting. */
+  /** Sends the greeting (and joins, when the dialect joins on its own). */
   open(): void;
-  /** One inbound line (frame or TCP line); a terminator is ignored. */
-  line(raw: string): void;
-  /** One already-parsed command (dialects that are not text lines). */
-  command(cmd: ClientCommand): void;
-  /** Refuses something the transport or dialect found wrong (e.g. malformed JSON); rate limited like a line. */
+  /** One inbound text frame or TCP line; rate limited. */
+  receive(text: string): void;
+  /** One inbound binary frame: refused, and the connection closed with 1003. */
+  binary(): void;
+  /** Refuses something the transport found wrong (e.g. invalid UTF-8); rate limited like a line. */
   refuse(error: ProtocolError): void;
   /** The transport closed, for whatever reason. Idempotent. */
   closed(): void;
+  /** The frame text of an event for this connection, or undefined when its dialect does not show it. */
+  encode(event: ServerEvent): string | undefined;
   /** The member's nick once joined. */
   readonly nick: string | undefined;
 }
 
-const HELP_TEXT = `Commands: ${
-  COMMAND_WORDS.map((w) =>
-    ({
-      NICK: "NICK <name>",
-      MSG: "MSG <text>",
-      PM: "PM <nick> <text>",
-      WHO: "WHO [<pattern>]",
-      HISTORY: "HISTORY [<n>]",
-      PING: "PING [<token>]",
-    })[w] ?? w
-  ).join(", ")
-}`;
-
 /** Creates a session for one connection. */
 export function createSession(options: SessionOptions): Session {
   const { room, peer } = options;
-  const maxLine = options.maxLine ?? DEFAULT_MAX_LINE;
+  const dialect = options.dialect ?? createLineDialects().line;
+  const { policy } = dialect;
+  const limits: ParseOptions = { maxLine: options.maxLine ?? DEFAULT_MAX_LINE };
   const now = options.now ?? (() => performance.now());
   const bucket = createTokenBucket(
     options.rateLimit ?? { burst: DEFAULT_RATE_BURST, perSecond: DEFAULT_RATE_PER_SECOND },
     now,
   );
-  let state: "greeting" | "joining" | "joined" | "closed" = "greeting";
+  let state: "greeting" | "joining" | "joined" = "greeting";
   let nick: string | undefined;
+  let autoJoined: AutoJoin | undefined;
   let refusedInARow = 0;
+  /** No more input is accepted (the session or the transport is closing). */
+  let closing = false;
+  /** A command decided to end the connection: the lines after it are not applied. */
+  let stopped = false;
+  /** The transport has closed; the session finishes once the lines before it are applied. */
   let ended = false;
+  let finished = false;
   let busy: Promise<void> | undefined;
-  const backlog: (() => void)[] = [];
+  const backlog: (() => Maybe<void>)[] = [];
+  const view: EncodeView = {
+    get self() {
+      return room.nickOf(peer);
+    },
+  };
 
-  function fail(error: ProtocolError) {
+  function send(error: ProtocolError) {
     options.onError?.(error.code);
     peer.send({ type: "error", code: error.code, detail: error.detail });
   }
 
-  function close(code: number, reason: string) {
-    if (state === "closed") return;
-    room.leave(peer);
-    state = "closed";
+  /** Answers `error`; the dialect's policy may close after it. */
+  function fail(error: ProtocolError) {
+    send(error);
+    const after = policy.closeAfterError?.(error.code);
+    if (after) close(after[0], after[1]);
+  }
+
+  /** Closes the connection; `stop`: the lines after this point are not applied. */
+  function close(code: number, reason: string, stop = true) {
+    if (stop) stopped = true;
+    if (closing) return;
+    closing = true;
     peer.close(code, reason);
+  }
+
+  /** The member leaves; runs once the transport has closed and no line is left to apply. */
+  function finish() {
+    if (finished) return;
+    finished = true;
+    stopped = true;
+    room.leave(peer);
+    autoJoined?.forget?.();
+    if (nick) log.info("{nick} disconnected ({remote})", { nick, remote: peer.remote });
+    options.onClose?.();
   }
 
   /** Runs `step` now, or after the command in flight finishes. */
@@ -108,6 +148,7 @@ export function createSession(options: SessionOptions): Session {
       backlog.push(step);
       return;
     }
+    if (stopped) return;
     const result = step();
     if (result instanceof Promise) {
       busy = result.catch((err) => {
@@ -115,71 +156,68 @@ export function createSession(options: SessionOptions): Session {
         fail(err instanceof ProtocolError ? err : new ProtocolError("unavailable"));
       }).finally(() => {
         busy = undefined;
-        const next = backlog.splice(0);
-        for (const s of next) serialize(s);
+        for (const next of backlog.splice(0)) serialize(next);
+        if (ended && !busy) finish();
       });
     }
   }
 
-  function settle(outcome: Outcome, onOk?: () => void, onError?: (e: ProtocolError) => void): Maybe<void> {
-    const finish = (err: ProtocolError | undefined) => {
-      if (err) (onError ?? fail)(err);
+  function settle(outcome: Outcome, onOk?: () => void, onError: (e: ProtocolError) => void = fail): Maybe<void> {
+    const done = (err: ProtocolError | undefined) => {
+      if (err) onError(err);
       else onOk?.();
     };
-    return outcome instanceof Promise ? outcome.then(finish) : finish(outcome);
+    return outcome instanceof Promise ? outcome.then(done) : done(outcome);
   }
 
   function join(wanted: string): Maybe<void> {
     state = "joining";
-    return settle(room.join(peer, wanted), () => {
-      if (state !== "joining") return void room.leave(peer);
+    return settle(room.join(peer, wanted, { replay: policy.replay }), () => {
       state = "joined";
       nick = wanted;
       log.info("{nick} joined from {remote} ({kind})", { nick, remote: peer.remote, kind: peer.kind });
     }, (err) => {
-      fail(err);
+      state = "greeting";
+      send(err);
       close(CloseCode.NORMAL, err.text);
     });
   }
 
+  const context: CommandContext = {
+    room,
+    peer,
+    get nick() {
+      return nick;
+    },
+    join,
+    renamed(to) {
+      log.info("{old} is now {nick}", { old: nick, nick: to });
+      nick = to;
+    },
+    settle: (outcome, onOk) => settle(outcome, onOk),
+    reply: (event) => peer.send(event),
+    close: (code, reason) => close(code, reason),
+  };
+
   function dispatch(cmd: ClientCommand): Maybe<void> {
-    if (state === "closed") return;
-    if (state === "greeting") {
-      if (cmd.type !== "nick") {
-        fail(new ProtocolError("expected_nick"));
-        return close(CloseCode.NORMAL, "Expected: NICK <name>");
-      }
-      return join(cmd.nick);
+    if (state === "greeting" && !COMMAND_SPEC[cmd.type].beforeJoin) {
+      send(new ProtocolError("expected_nick"));
+      return close(CloseCode.NORMAL, "Expected: NICK <name>");
     }
-    switch (cmd.type) {
-      case "nick":
-        return settle(room.rename(peer, cmd.nick), () => {
-          log.info("{old} is now {nick}", { old: nick, nick: cmd.nick });
-          nick = cmd.nick;
-        });
-      case "msg":
-        return settle(room.say(peer, cmd.text));
-      case "pm":
-        return settle(room.pm(peer, cmd.to, cmd.text));
-      case "typing":
-        return room.typing(peer);
-      case "who":
-        return room.who(peer, cmd.pattern);
-      case "history":
-        return room.history(peer, cmd.count);
-      case "ping":
-        return peer.send(cmd.token ? { type: "pong", token: cmd.token } : { type: "pong" });
-      case "version":
-        return peer.send({ type: "version", version: VERSION });
-      case "help":
-        return peer.send({ type: "notice", text: HELP_TEXT });
-      case "quit":
-        log.info("{nick} quit", { nick });
-        return close(CloseCode.NORMAL, "Goodbye");
-    }
+    return (COMMAND_HANDLERS[cmd.type] as Handler<typeof cmd.type>)(cmd, context);
+  }
+
+  function refusal(error: ProtocolError) {
+    if (state !== "greeting") return fail(error);
+    // Transport-level refusals of one line keep a not-yet-joined connection open.
+    if (error.code === "too_large" || error.code === "invalid_utf8") return fail(error);
+    const shown = error.code === "invalid_nick" ? error : new ProtocolError("expected_nick");
+    send(shown);
+    close(CloseCode.NORMAL, shown.text);
   }
 
   function admit(): boolean {
+    if (closing || ended) return false;
     if (bucket.take()) {
       refusedInARow = 0;
       return true;
@@ -187,17 +225,10 @@ export function createSession(options: SessionOptions): Session {
     fail(new ProtocolError("rate_limited"));
     if (++refusedInARow >= FLOOD_CLOSE_AFTER) {
       log.warn("Closing {remote}: sustained flooding", { remote: peer.remote });
-      close(CloseCode.POLICY, "Rate limit exceeded");
+      // The lines accepted before the flood are still applied.
+      close(CloseCode.POLICY, "Rate limit exceeded", false);
     }
     return false;
-  }
-
-  function preJoinRefusal(error: ProtocolError) {
-    // Transport-level refusals of one line keep a not-yet-joined connection open.
-    if (error.code === "too_large" || error.code === "invalid_utf8") return fail(error);
-    const shown = error.code === "invalid_nick" ? error : new ProtocolError("expected_nick");
-    fail(shown);
-    close(CloseCode.NORMAL, shown.text);
   }
 
   return {
@@ -205,37 +236,41 @@ export function createSession(options: SessionOptions): Session {
       log.info("Connection from {remote} ({kind})", { remote: peer.remote, kind: peer.kind });
       peer.send({ type: "notice", text: `Welcome to Wirechat ${VERSION}` });
       peer.send({ type: "prompt" });
+      if (policy.autoJoin) {
+        const auto = autoJoined = policy.autoJoin();
+        serialize(() => join(auto.nick));
+      }
     },
-    line(raw) {
-      if (state === "closed" || !admit()) return;
-      serialize(() => {
-        let cmd: ClientCommand;
-        try {
-          cmd = parseClientLine(raw, { maxLine });
-        } catch (err) {
-          if (!(err instanceof ProtocolError)) throw err;
-          return state === "greeting" ? preJoinRefusal(err) : fail(err);
-        }
-        return dispatch(cmd);
-      });
+    receive(text) {
+      if (!admit()) return;
+      let cmd: ClientCommand | ProtocolError;
+      try {
+        cmd = validateCommand(dialect.decode(text, limits), limits);
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        cmd = err;
+      }
+      serialize(() => (cmd instanceof ProtocolError ? refusal(cmd) : dispatch(cmd)));
     },
-    command(cmd) {
-      if (state === "closed" || !admit()) return;
-      serialize(() => dispatch(cmd));
+    binary() {
+      if (closing || ended) return;
+      if (policy.binaryError) {
+        peer.send({ type: "error", code: "bad_message", detail: "binary frames are not supported" });
+      }
+      close(CloseCode.UNSUPPORTED, "Binary frames are not supported");
     },
     refuse(error) {
       // A refused frame counts against flood control like any line.
-      if (state === "closed" || !admit()) return;
-      serialize(() => (state === "greeting" ? preJoinRefusal(error) : fail(error)));
+      if (!admit()) return;
+      serialize(() => refusal(error));
     },
     closed() {
       if (ended) return;
       ended = true;
-      state = "closed";
-      room.leave(peer);
-      if (nick) log.info("{nick} disconnected ({remote})", { nick, remote: peer.remote });
-      options.onClose?.();
+      closing = true;
+      if (!busy) finish();
     },
+    encode: (event) => dialect.encode(event, view),
     get nick() {
       return nick;
     },

@@ -9,12 +9,12 @@
  * One event can become two messages (the own join: `202` then `201`; the
  * own rename: `202` then `203`), so `encode` returns the JSON texts joined
  * by `\n` (JSON text never holds a raw newline) and the transport frames
- * each one.
+ * each one. Whether an event is the connection's own comes from the
+ * {@linkcode EncodeView}, so `encode` keeps no state.
  *
  * @module
  */
-import { ERROR_TEXT, ProtocolError, type ServerEvent } from "../../protocol/mod.ts";
-import { commandLine } from "../../protocol/dialects/command_line.ts";
+import { ERROR_TEXT, type ServerEvent } from "../../protocol/mod.ts";
 import { decodeRiftCommand, randomRiftName, type RiftServerMessage } from "../../protocol/dialects/riftchat.ts";
 import type { Dialect } from "../core/dialect.ts";
 
@@ -23,38 +23,37 @@ export const RIFT_SYSTEM_NAME = "* wirechat";
 
 const json = (m: RiftServerMessage) => JSON.stringify(m);
 
-const messageCache = new WeakMap<ServerEvent, string>();
+/** Creates the RiftChat dialect of one server; `newName` is injected in tests. */
+export function createRiftchatDialect(newName: () => string = () => randomRiftName()): Dialect {
+  const messageCache = new WeakMap<ServerEvent, string>();
 
-/** The `200` text for a public message, encoded once for every RiftChat peer. */
-function chatMessage(event: Extract<ServerEvent, { type: "msg" }>): string {
-  let text = messageCache.get(event);
-  if (text === undefined) {
-    text = json({ code: 200, message: { timestamp: Date.parse(event.ts), username: event.nick, message: event.text } });
-    messageCache.set(event, text);
+  /** The `200` text for a public message, encoded once for every RiftChat peer. */
+  function chatMessage(event: Extract<ServerEvent, { type: "msg" }>): string {
+    let text = messageCache.get(event);
+    if (text === undefined) {
+      text = json({
+        code: 200,
+        message: { timestamp: Date.parse(event.ts), username: event.nick, message: event.text },
+      });
+      messageCache.set(event, text);
+    }
+    return text;
   }
-  return text;
-}
-
-/** Creates the RiftChat dialect for one connection; `newName` is injected in tests. */
-export function riftchatDialect(newName: () => string = () => randomRiftName()): Dialect {
-  let name = "";
-  let announced = false;
 
   return {
     name: "riftchat",
     batch: true,
-    encode(event) {
+    decode: decodeRiftCommand,
+    encode(event, view) {
       switch (event.type) {
         case "join":
-          if (!announced && event.nick === name) {
-            announced = true;
-            return `${json({ code: 202, new: name })}\n${json({ code: 201, new: name })}`;
+          if (event.nick === view.self) {
+            return `${json({ code: 202, new: event.nick })}\n${json({ code: 201, new: event.nick })}`;
           }
           return json({ code: 201, new: event.nick });
         case "rename":
-          if (event.from === name) {
-            name = event.to;
-            return `${json({ code: 202, new: name })}\n${json({ code: 203, old: event.from, new: event.to })}`;
+          if (event.to === view.self) {
+            return `${json({ code: 202, new: event.to })}\n${json({ code: 203, old: event.from, new: event.to })}`;
           }
           return json({ code: 203, old: event.from, new: event.to });
         case "leave":
@@ -73,8 +72,8 @@ export function riftchatDialect(newName: () => string = () => randomRiftName()):
         case "shutdown":
           return json({ code: 205 });
         case "error":
-          if (announced && (event.code === "invalid_nick" || event.code === "nick_in_use")) {
-            return json({ code: 202, new: name });
+          if (view.self !== undefined && (event.code === "invalid_nick" || event.code === "nick_in_use")) {
+            return json({ code: 202, new: view.self });
           }
           return json({
             code: 200,
@@ -88,20 +87,6 @@ export function riftchatDialect(newName: () => string = () => randomRiftName()):
           return undefined;
       }
     },
-    open(session) {
-      name = newName();
-      session.open();
-      session.command({ type: "nick", nick: name });
-    },
-    receive(text, session) {
-      let line: string;
-      try {
-        line = commandLine(decodeRiftCommand(text));
-      } catch (err) {
-        if (!(err instanceof ProtocolError)) throw err;
-        return session.refuse(err);
-      }
-      session.line(line);
-    },
+    policy: { autoJoin: () => ({ nick: newName() }), replay: true, binaryError: false },
   };
 }

@@ -8,7 +8,7 @@
 import type { ServerContext } from "../core/context.ts";
 import { serveWebAsset } from "./static.ts";
 import { createUpgradeGuard } from "../transports/upgrade_guard.ts";
-import { WSCHAT_PATH, wschatDialect } from "../dialects/wschat.ts";
+import { WSCHAT_PATH } from "../dialects/wschat.ts";
 import { acceptWebSocket } from "../transports/ws.ts";
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -40,7 +40,7 @@ export function createHandler(ctx: ServerContext): Deno.ServeHandler {
     }
     if (url.pathname === WSCHAT_PATH && upgrade) {
       const remote = remoteOf(info);
-      return guard(req, remote) ?? acceptWebSocket(req, remote, ctx, { dialect: wschatDialect(ctx) });
+      return guard(req, remote) ?? acceptWebSocket(req, remote, ctx, { dialect: ctx.dialects.wschat });
     }
     if (req.method !== "GET" && req.method !== "HEAD") return text(405, "Method not allowed\n", { allow: "GET, HEAD" });
     if (url.pathname === "/healthz") {

@@ -1,7 +1,7 @@
 /**
  * The RiftChat transport (`--riftchat-port`): plain TCP carrying JSON
  * messages framed by an 8-byte big-endian length prefix (seed 003), spoken
- * by {@linkcode riftchatDialect}, in the same room as everyone else. The
+ * by the RiftChat dialect (`server/dialects/riftchat.ts`), in the same room as everyone else. The
  * connection engine is shared with the line transport
  * (`stream_transport.ts`); this module is the RiftChat framing. A length
  * prefix beyond {@linkcode RIFT_MAX_FRAME} is refused without allocating
@@ -12,7 +12,7 @@
  */
 import { ERROR_TEXT, HARD_FRAME_CAP } from "../../protocol/mod.ts";
 import { createRiftDecoder, riftFrame, riftFrameOfText } from "../../protocol/dialects/riftchat.ts";
-import { RIFT_SYSTEM_NAME, riftchatDialect } from "../dialects/riftchat.ts";
+import { RIFT_SYSTEM_NAME } from "../dialects/riftchat.ts";
 import type { InboundItem, StreamFraming } from "./stream_transport.ts";
 
 /** Largest accepted RiftChat message body in bytes (the WebSocket frame cap). */
@@ -52,5 +52,5 @@ export const riftFraming: StreamFraming = {
       code: 200,
       message: { timestamp: Date.now(), username: RIFT_SYSTEM_NAME, message: ERROR_TEXT[code]() },
     }),
-  dialect: () => riftchatDialect(),
+  dialect: (dialects) => dialects.riftchat,
 };

@@ -15,6 +15,7 @@ import { getLogger } from "@logtape/logtape";
 import { CloseCode, ProtocolError } from "../../protocol/mod.ts";
 import type { ServerContext } from "../core/context.ts";
 import type { Dialect } from "../core/dialect.ts";
+import type { Dialects } from "../dialects/catalog.ts";
 import { addressOf } from "../core/limits.ts";
 import { newPeerId, type Peer } from "../core/peer.ts";
 
@@ -49,8 +50,8 @@ export interface StreamFraming {
   encode(texts: string[]): { bytes: Uint8Array; count: number };
   /** The bytes that tell a refused connection why, before it is closed. */
   refusal(code: "server_full" | "rate_limited"): Uint8Array;
-  /** The dialect for a new connection. */
-  dialect(): Dialect;
+  /** The dialect of its connections, among the server's. */
+  dialect(dialects: Dialects): Dialect;
 }
 
 /** A running stream listener. */
@@ -139,7 +140,7 @@ export async function serveStreamConnection(
   conn: Deno.TcpConn,
   ctx: ServerContext,
   framing: StreamFraming,
-  dialect: Dialect = framing.dialect(),
+  dialect: Dialect = framing.dialect(ctx.dialects),
 ): Promise<void> {
   const { scheduler, metrics, config } = ctx;
   const remote = remoteOf(conn.remoteAddr);
@@ -232,7 +233,7 @@ export async function serveStreamConnection(
     kind: `tcp/${dialect.name}`,
     send(event) {
       if (closing) return;
-      const text = dialect.encode(event);
+      const text = session.encode(event);
       if (text === undefined) return;
       if (pending.push(text) === 1) scheduler.mark(outbound);
     },
@@ -248,8 +249,8 @@ export async function serveStreamConnection(
     },
   };
 
-  const session = ctx.attach(peer);
-  dialect.open(session, peer);
+  const session = ctx.attach(peer, dialect);
+  session.open();
   const decoder = framing.decoder();
   const buf = new Uint8Array(TCP_READ_CHUNK);
 
@@ -267,7 +268,7 @@ export async function serveStreamConnection(
       if (closing) break;
       if (item.type === "text") {
         metrics.inc("wirechat_frames_in_total");
-        dialect.receive(item.text, session, peer);
+        session.receive(item.text);
       } else if (item.type === "invalid_utf8") {
         metrics.inc("wirechat_errors_total", 1, { code: "invalid_utf8" });
         session.refuse(new ProtocolError("invalid_utf8"));

@@ -8,7 +8,6 @@
  * @module
  */
 import { formatLine } from "../../protocol/mod.ts";
-import { lineDialect } from "../core/dialect.ts";
 import { createLineSplitter } from "./line_splitter.ts";
 import type { InboundItem, StreamFraming } from "./stream_transport.ts";
 
@@ -36,5 +35,5 @@ export const lineFraming: StreamFraming = {
   },
   encode: (texts) => ({ bytes: encoder.encode(texts.join("\n") + "\n"), count: texts.length }),
   refusal: (code) => encoder.encode(formatLine({ type: "error", code }) + "\n"),
-  dialect: () => lineDialect(false),
+  dialect: (dialects) => dialects.line,
 };

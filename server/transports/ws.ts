@@ -8,8 +8,8 @@
 import { getLogger } from "@logtape/logtape";
 import { BATCH_SUBPROTOCOL, CloseCode, HARD_FRAME_CAP, utf8Length } from "../../protocol/mod.ts";
 import type { ServerContext } from "../core/context.ts";
-import { type Dialect, lineDialect } from "../core/dialect.ts";
-import { jsonDialect } from "../dialects/json.ts";
+import type { Dialect } from "../core/dialect.ts";
+import type { Dialects } from "../dialects/catalog.ts";
 import { JSON_SUBPROTOCOL } from "../../protocol/dialects/json.ts";
 import { BACKLOG_GRACE_MS, batchFrame, outboundCharge } from "../core/outbound.ts";
 import { newPeerId, type Peer } from "../core/peer.ts";
@@ -22,11 +22,11 @@ export function offeredProtocols(req: Request): string[] {
 }
 
 /** Picks the dialect and the subprotocol to answer for an upgrade request. */
-export function negotiate(req: Request): { dialect: Dialect; protocol?: string } {
+export function negotiate(req: Request, dialects: Dialects): { dialect: Dialect; protocol?: string } {
   const offered = offeredProtocols(req);
-  if (offered.includes(JSON_SUBPROTOCOL)) return { dialect: jsonDialect(), protocol: JSON_SUBPROTOCOL };
-  if (offered.includes(BATCH_SUBPROTOCOL)) return { dialect: lineDialect(true), protocol: BATCH_SUBPROTOCOL };
-  return { dialect: lineDialect(false) };
+  if (offered.includes(JSON_SUBPROTOCOL)) return { dialect: dialects.json, protocol: JSON_SUBPROTOCOL };
+  if (offered.includes(BATCH_SUBPROTOCOL)) return { dialect: dialects.batch, protocol: BATCH_SUBPROTOCOL };
+  return { dialect: dialects.line };
 }
 
 /**
@@ -37,7 +37,7 @@ export function acceptWebSocket(
   req: Request,
   remote: string,
   ctx: ServerContext,
-  chosen: { dialect: Dialect; protocol?: string } = negotiate(req),
+  chosen: { dialect: Dialect; protocol?: string } = negotiate(req, ctx.dialects),
 ): Response {
   const { dialect, protocol } = chosen;
   const batch = dialect.batch;
@@ -94,7 +94,7 @@ export function acceptWebSocket(
     kind: `ws/${dialect.name}`,
     send(event) {
       if (closing) return;
-      const frame = dialect.encode(event);
+      const frame = session.encode(event);
       if (frame === undefined) return;
       // A non-empty queue is already marked dirty (every flush empties it): mark once per task.
       if (queue.push(frame) === 1) scheduler.mark(outbound);
@@ -111,15 +111,14 @@ export function acceptWebSocket(
     },
   };
 
-  const session = ctx.attach(peer);
+  const session = ctx.attach(peer, dialect);
   ctx.track(new Promise((resolve) => socket.addEventListener("close", () => resolve(), { once: true })), remote);
-  socket.onopen = () => dialect.open(session, peer);
+  socket.onopen = () => session.open();
   socket.onmessage = (e) => {
     metrics.inc("wirechat_frames_in_total");
     if (typeof e.data !== "string") {
       metrics.inc("wirechat_errors_total", 1, { code: "binary_frame" });
-      if (dialect.binary) return dialect.binary(session, peer);
-      return peer.close(CloseCode.UNSUPPORTED, "Binary frames are not supported");
+      return session.binary();
     }
     const data = e.data;
     metrics.inc("wirechat_bytes_in_total", data.length);
@@ -127,7 +126,7 @@ export function acceptWebSocket(
       metrics.inc("wirechat_errors_total", 1, { code: "frame_too_big" });
       return peer.close(CloseCode.TOO_BIG, "Message too big");
     }
-    dialect.receive(data, session, peer);
+    session.receive(data);
   };
   socket.onerror = () => {};
   socket.onclose = () => {
