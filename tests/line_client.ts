@@ -29,6 +29,8 @@ export interface LineClient extends AsyncDisposable {
   readonly isClosed: boolean;
   /** Closes from the client side without a `QUIT`; resolves once closed. */
   disconnect(): Promise<void>;
+  /** TCP only: sends FIN after everything sent so far, and keeps reading until the server closes. */
+  finish(): Promise<void>;
 }
 
 interface Inbox {
@@ -117,6 +119,9 @@ export async function connectWs(url: string, protocols?: string | string[]): Pro
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close();
       await inbox.closed;
     },
+    finish() {
+      throw new Error("finish (FIN) is TCP only");
+    },
     async [Symbol.asyncDispose]() {
       await client.disconnect();
     },
@@ -182,6 +187,10 @@ export async function connectTcp(port: number, hostname = "127.0.0.1"): Promise<
       await writes;
       closeConn();
       await reading;
+    },
+    async finish() {
+      await writes;
+      if (!connClosed) await conn.closeWrite().catch(() => {});
     },
     async [Symbol.asyncDispose]() {
       await client.disconnect();
