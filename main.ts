@@ -33,7 +33,7 @@ async function serve(args: string[]): Promise<number> {
     parsed = parseServerArgs(args, env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`wirechat serve: ${err.message}\n\n${serverUsage()}`);
+    console.error(`wirechat serve: ${err.message}`);
     return 2;
   }
   if (parsed.kind === "help") {
@@ -51,6 +51,14 @@ async function serve(args: string[]): Promise<number> {
     console.error(`wirechat serve: ${problem}`);
     return 1;
   }
+  const { listenPreflight, StartupError } = await import("./server/ops/startup_error.ts");
+  try {
+    listenPreflight(config);
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    console.error(`wirechat serve: ${err.message}`);
+    return 1;
+  }
   const { stderrSink, dailyFileSink } = await import("./server/ops/log_sinks.ts");
   const { startServer } = await import("./server/server.ts");
   await configure({
@@ -64,11 +72,28 @@ async function serve(args: string[]): Promise<number> {
   try {
     server = await startServer(config);
   } catch (err) {
-    // Address in use, an unreadable TLS file, a permission the executable lacks: one line, no stack trace.
+    // A bad TLS file, Redis unreachable, a permission the executable lacks: one line, no stack trace.
     await dispose();
-    console.error(`wirechat serve: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    const sentence = err instanceof StartupError
+      ? err.message
+      : `cannot start: ${err instanceof Error ? err.message : String(err)}`;
+    console.error(`wirechat serve: ${sentence}`);
     return 1;
   }
+  const { startupBanner } = await import("./server/ops/banner.ts");
+  const logDir = config.logDir.startsWith("/") ? config.logDir : `${Deno.cwd()}/${config.logDir.replace(/^\.\//, "")}`;
+  console.log(
+    startupBanner({
+      version: VERSION,
+      tls: config.tlsCert !== undefined,
+      addr: server.addr,
+      tcpAddr: server.tcpAddr,
+      riftchatAddr: server.riftchatAddr,
+      logDir: logDir.replace(/\/+$/, ""),
+      standalone: (Deno.build as { standalone?: boolean }).standalone === true,
+      redis: config.redis,
+    }).join("\n"),
+  );
   const stop = () => void server.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   // Windows has no SIGTERM (adding a listener throws there); Ctrl+Break is its other stop signal.

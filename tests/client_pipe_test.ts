@@ -146,7 +146,7 @@ Deno.test("pipe: refused, unknown host, taken nickname → exit 1 with one sente
   );
   assertEquals(
     oneSentence(dns),
-    "wirechat client: Could not connect to ws://no-such-host.invalid:1/: host not found.",
+    "wirechat client: Could not connect to ws://no-such-host.invalid:1/: host not found (check --host or --url).",
   );
   assertEquals(oneSentence(taken), "wirechat client: The server refused the nickname: Nickname already in use.");
 });

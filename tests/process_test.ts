@@ -80,14 +80,13 @@ Deno.test("kill -9 during traffic: a restart replays every message that was broa
     await check.closed;
   }));
 
-Deno.test("--help prints usage; unknown or malformed flags print one line plus usage and exit 2", async () => {
+Deno.test("--help prints usage; unknown or malformed flags print one sentence (no usage dump) and exit 2", async () => {
   const help = await runMain(["serve", "--help"]);
   assertEquals(help.code, 0);
   assertMatch(help.stdout, /--port .*\[12345\].*WIRECHAT_PORT/);
   const unknown = await runMain(["serve", "--bogus"]);
   assertEquals(unknown.code, 2);
-  assertMatch(unknown.stderr.split("\n")[0], /^wirechat serve: .*--bogus/);
-  assertMatch(unknown.stderr, /Usage: wirechat serve/);
+  assertEquals(unknown.stderr, "wirechat serve: unknown option --bogus (wirechat serve --help lists every option).\n");
   const bad = await runMain(["serve", "--port", "http"]);
   assertEquals(bad.code, 2);
   assertMatch(bad.stderr.split("\n")[0], /^wirechat serve: invalid value for --port: "http"/);

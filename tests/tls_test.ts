@@ -136,5 +136,5 @@ Deno.test("tls: only one of --tls-cert/--tls-key is a clear startup error", asyn
   } catch (err) {
     error = String(err);
   }
-  assertMatch(error, /needs both --tls-cert and --tls-key/);
+  assertMatch(error, /--tls-cert and --tls-key go together; give both files or neither\./);
 });

@@ -14,7 +14,7 @@ import { ConnectError, JoinRefusedError } from "../connection.ts";
  * import { describeFailure } from "./errors.ts";
  * import { ConnectError } from "../connection.ts";
  * const s = describeFailure("ws://h:1/", new ConnectError("NetworkError: failed to connect to WebSocket: dns error"));
- * if (s !== "Could not connect to ws://h:1/: host not found.") throw new Error(s);
+ * if (s !== "Could not connect to ws://h:1/: host not found (check --host or --url).") throw new Error(s);
  * ```
  */
 export function describeFailure(url: string, err: unknown): string {
@@ -26,7 +26,21 @@ export function describeFailure(url: string, err: unknown): string {
       return `Could not connect to ${url}: connection refused (is the server running?).`;
     }
     if (/dns error|failed to lookup|name or service not known|no such host/i.test(detail)) {
-      return `Could not connect to ${url}: host not found.`;
+      return `Could not connect to ${url}: host not found (check --host or --url).`;
+    }
+    if (url.startsWith("wss:") && /InvalidContentType|corrupt message|wrong version number/i.test(detail)) {
+      return `Could not connect to ${url}: the server does not speak TLS on that port; try ${
+        url.replace(/^wss:/, "ws:")
+      } instead.`;
+    }
+    if (url.startsWith("ws:") && /invalid HTTP version/i.test(detail)) {
+      return `Could not connect to ${url}: the server speaks TLS on that port; try ${
+        url.replace(/^ws:/, "wss:")
+      } instead.`;
+    }
+    const status = /Invalid status code:? (\d+)/i.exec(detail)?.[1];
+    if (status !== undefined) {
+      return `Could not connect to ${url}: the server answered HTTP ${status} instead of a WebSocket (is it a Wirechat server, and is the path right? The chat is on /).`;
     }
     if (/certificate|tls|ssl|handshake|UnknownIssuer/i.test(detail)) {
       return `TLS handshake with ${url} failed (${detail}); to trust a self-signed certificate pass --ca <file>.`;

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { DEFAULT_MAX_LINE, DEFAULT_REPLAY, HARD_FRAME_CAP } from "../../protocol/mod.ts";
 import { DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND } from "../core/rate_limit.ts";
 import { DEFAULT_REDIS_NODE_TTL_MS } from "../redis/presence.ts";
@@ -16,6 +15,7 @@ import {
   DEFAULT_MAX_CLIENTS_PER_ADDRESS,
   DEFAULT_REGISTRATION_TIMEOUT,
 } from "../core/limits.ts";
+import { addressList, nonEmpty, type OptionCheck, originList, redisUrl } from "./option_checks.ts";
 
 /** Default outbound bound per client, in bytes of unsent output. */
 export const DEFAULT_MAX_OUTBOUND = 1024 * 1024;
@@ -57,14 +57,23 @@ interface OptionSpec {
   default: string | number | undefined;
   min?: number;
   max?: number;
+  /** For text options: what a valid value looks like (a bad one is a usage error). */
+  check?: OptionCheck;
   help: string;
 }
 
 /** Every server option, in `--help` order. */
 export const SERVER_OPTIONS: readonly OptionSpec[] = [
-  { flag: "host", key: "host", kind: "string", default: "127.0.0.1", help: "address to listen on" },
+  { flag: "host", key: "host", kind: "string", default: "127.0.0.1", check: nonEmpty, help: "address to listen on" },
   { flag: "port", key: "port", kind: "port", default: 12345, help: "HTTP/WebSocket port (0 = any free port)" },
-  { flag: "log-dir", key: "logDir", kind: "string", default: "logs", help: "folder for message and server logs" },
+  {
+    flag: "log-dir",
+    key: "logDir",
+    kind: "string",
+    default: "logs",
+    check: nonEmpty,
+    help: "folder for message and server logs",
+  },
   {
     flag: "replay",
     key: "replay",
@@ -95,7 +104,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: "riftchatPort",
     kind: "optional-port",
     default: undefined,
-    help: "also accept RiftChat clients (seed 003, length-prefixed JSON over TCP) on this port (off unless given)",
+    help: "also accept RiftChat clients (length-prefixed JSON over TCP) on this port (off unless given)",
   },
   {
     flag: "rate-burst",
@@ -165,6 +174,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: "limitExempt",
     kind: "string",
     default: DEFAULT_LIMIT_EXEMPT,
+    check: addressList,
     help: "comma-separated addresses exempt from per-address limits (a local reverse proxy)",
   },
   {
@@ -181,6 +191,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: "allowedOrigins",
     kind: "string",
     default: "",
+    check: originList,
     help: "comma-separated browser origins allowed to connect, or * (empty = the server's own)",
   },
   {
@@ -188,6 +199,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: "tlsCert",
     kind: "string",
     default: undefined,
+    check: nonEmpty,
     help: "PEM certificate chain file: serve https:// and wss:// (needs --tls-key)",
   },
   {
@@ -195,6 +207,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: "tlsKey",
     kind: "string",
     default: undefined,
+    check: nonEmpty,
     help: "PEM private key file for --tls-cert",
   },
   {
@@ -202,6 +215,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: "redis",
     kind: "string",
     default: undefined,
+    check: redisUrl,
     help: "redis://host:port: share one room with other nodes through this Redis (off unless given)",
   },
   {
@@ -218,6 +232,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: "redisPrefix",
     kind: "string",
     default: "wirechat:",
+    check: nonEmpty,
     help: "prefix of every Redis key: nodes with the same prefix share one room",
   },
 ];
@@ -247,26 +262,38 @@ export function serverUsage(): string {
   ].join("\n");
 }
 
-/** A usage error: one line for the user, then usage, exit 2. */
+/** A usage error: one sentence naming the flag and the fix, exit 2. */
 export class UsageError extends Error {
+  /** Stable code. */
+  readonly code = "usage";
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
   }
 }
 
+/** What a number option expects, in words. */
+function expectation(spec: OptionSpec): string {
+  if (spec.kind === "port") return "a port number from 0 to 65535 (0 picks a free one)";
+  if (spec.kind === "optional-port") return "a port number from 0 to 65535 (leave the option out to turn it off)";
+  const range = `from ${spec.min ?? "-∞"} to ${spec.max ?? "∞"}`;
+  return spec.kind === "number" ? `a number ${range}` : `a whole number ${range}`;
+}
+
 function convert(spec: OptionSpec, raw: string, source: string): string | number | undefined {
-  if (spec.kind === "string") return raw;
-  const bad = (why: string) => new UsageError(`invalid value for ${source}: ${JSON.stringify(raw)} (${why})`);
+  const bad = (expected: string) =>
+    new UsageError(`invalid value for ${source}: ${JSON.stringify(raw)}; give ${expected}.`);
+  if (spec.kind === "string") {
+    const problem = spec.check?.(raw);
+    if (problem !== undefined) throw bad(problem);
+    return raw;
+  }
   if (spec.kind === "optional-port" && raw === "") return undefined;
   const n = spec.kind === "number" ? Number(raw) : /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (raw.trim() === "" || !Number.isFinite(n)) {
-    throw bad(spec.kind === "number" ? "expected a number" : "expected an integer");
-  }
   const [min, max] = spec.kind === "port" || spec.kind === "optional-port"
     ? [0, 65535]
     : [spec.min ?? -Infinity, spec.max ?? Infinity];
-  if (n < min || n > max) throw bad(`must be between ${min} and ${max}`);
+  if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) throw bad(expectation(spec));
   return n;
 }
 
@@ -276,38 +303,126 @@ export type ParsedServerArgs =
   | { kind: "help" }
   | { kind: "version" };
 
+/** Edit distance, for "did you mean" on a mistyped flag. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/** The known flag closest to a mistyped one, if it is close. */
+function closestFlag(name: string): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const o of SERVER_OPTIONS) {
+    const d = distance(name, o.flag);
+    if (d < bestD) [best, bestD] = [o.flag, d];
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+}
+
+/**
+ * Reads `--flag value` and `--flag=value` pairs. A value may start with `-`
+ * (`--replay -1` is read as the value -1 and refused for its range, not as
+ * an ambiguous flag).
+ */
+function readFlags(args: string[]): { values: Map<string, string>; help: boolean; version: boolean } {
+  const values = new Map<string, string>();
+  let help = false;
+  let version = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--help" || arg === "-h") {
+      help = true;
+      continue;
+    }
+    if (arg === "--version" || arg === "-V") {
+      version = true;
+      continue;
+    }
+    if (!arg.startsWith("--") || arg === "--") {
+      throw new UsageError(
+        `unexpected argument ${
+          JSON.stringify(arg)
+        }: every setting is a --flag with a value, e.g. --port 4000 (wirechat serve --help lists them).`,
+      );
+    }
+    const eq = arg.indexOf("=");
+    const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    if (!SERVER_OPTIONS.some((o) => o.flag === name)) {
+      const near = closestFlag(name);
+      throw new UsageError(
+        `unknown option --${name}${
+          near ? `; did you mean --${near}?` : ""
+        } (wirechat serve --help lists every option).`,
+      );
+    }
+    let value: string | undefined = eq < 0 ? args[i + 1] : arg.slice(eq + 1);
+    if (eq < 0) {
+      const next = value;
+      const nextIsFlag = next !== undefined && /^--[a-z]/.test(next);
+      if (next === undefined || nextIsFlag) {
+        const example = SERVER_OPTIONS.find((o) => o.flag === name)!.default;
+        throw new UsageError(
+          `--${name} needs a value${nextIsFlag ? ` before ${next}` : ""}, e.g. --${name} ${example ?? "<value>"}.`,
+        );
+      }
+      i++;
+    }
+    values.set(name, value);
+  }
+  return { values, help, version };
+}
+
 /**
  * Resolves the configuration from flags and environment.
  *
- * @throws {UsageError} on an unknown or malformed flag or value.
+ * @throws {UsageError} on an unknown or malformed flag or value, one
+ * sentence naming the flag (or variable) and what it expects.
  */
 export function parseServerArgs(
   args: string[],
   env: (name: string) => string | undefined,
 ): ParsedServerArgs {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    const options: Record<string, { type: "string" | "boolean" }> = {
-      help: { type: "boolean" },
-      version: { type: "boolean" },
-    };
-    for (const o of SERVER_OPTIONS) options[o.flag] = { type: "string" };
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new UsageError(msg);
-  }
-  if (values.help) return { kind: "help" };
-  if (values.version) return { kind: "version" };
+  const flags = readFlags(args);
+  if (flags.help) return { kind: "help" };
+  if (flags.version) return { kind: "version" };
   const config: Record<string, unknown> = {};
+  const source: Record<string, string> = {};
   for (const o of SERVER_OPTIONS) {
-    const flagValue = values[o.flag];
+    const flagValue = flags.values.get(o.flag);
     const envValue = env(envName(o.flag));
-    if (typeof flagValue === "string") config[o.key] = convert(o, flagValue, `--${o.flag}`);
-    else if (envValue !== undefined) config[o.key] = convert(o, envValue, envName(o.flag));
-    else config[o.key] = o.default;
+    if (flagValue !== undefined) {
+      config[o.key] = convert(o, flagValue, `--${o.flag}`);
+      source[o.key] = `--${o.flag}`;
+    } else if (envValue !== undefined) {
+      config[o.key] = convert(o, envValue, envName(o.flag));
+      source[o.key] = envName(o.flag);
+    } else config[o.key] = o.default;
   }
-  return { kind: "run", config: config as unknown as ServerConfig };
+  const c = config as unknown as ServerConfig;
+  if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
+    throw new UsageError(
+      c.tlsCert !== undefined
+        ? `${source.tlsCert} needs --tls-key too (the PEM private key file for that certificate).`
+        : `${source.tlsKey} needs --tls-cert too (the PEM certificate chain file for that key).`,
+    );
+  }
+  const ports = [["port", c.port], ["tcp-port", c.tcpPort], ["riftchat-port", c.riftchatPort]] as const;
+  for (const [i, [flag, port]] of ports.entries()) {
+    for (const [other, otherPort] of ports.slice(i + 1)) {
+      if (port !== undefined && port !== 0 && port === otherPort) {
+        throw new UsageError(`--${other} ${port} is the same port as --${flag}; give each listener its own port.`);
+      }
+    }
+  }
+  return { kind: "run", config: c };
 }
 
 /** The defaults, with overrides (tests and embedding). */

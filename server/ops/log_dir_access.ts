@@ -24,7 +24,23 @@ function isStandalone(): boolean {
 function hint(standalone: boolean): string {
   return standalone
     ? `this executable may only use ${STANDALONE_LOG_DIRS.join(", ")}; pick one with --log-dir or WIRECHAT_LOG_DIR`
-    : "grant it with --allow-read and --allow-write, or pick another folder with --log-dir";
+    : "this server was started without access to it; pick another folder with --log-dir or WIRECHAT_LOG_DIR";
+}
+
+/** The nearest existing ancestor of `dir` that is a file, not a folder (why mkdir says "Not a directory"). */
+function fileInTheWay(dir: string): string | undefined {
+  let path = dir.replace(/\/+$/, "");
+  while (path.includes("/")) {
+    path = path.slice(0, path.lastIndexOf("/"));
+    if (path === "") return undefined;
+    try {
+      if (!Deno.statSync(path).isDirectory) return path;
+      return undefined;
+    } catch {
+      // missing: look further up
+    }
+  }
+  return undefined;
 }
 
 /** What {@linkcode logDirProblem} consults (replaceable in tests). */
@@ -63,10 +79,23 @@ export function logDirProblem(dir: string, options: LogDirCheckOptions = {}): st
     Deno.removeSync(probe);
     Deno.readDirSync(dir)[Symbol.iterator]().next();
   } catch (err) {
-    if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable) {
-      return `the log folder ${JSON.stringify(dir)} cannot be written by this user (${err.message}).`;
+    const name = JSON.stringify(dir);
+    const pick = "pick another folder with --log-dir";
+    if (err instanceof Deno.errors.NotCapable) {
+      // Deno refuses system paths (/proc, /dev, …) whatever the permissions.
+      return `the log folder ${name} is a system path the server may not write to; ${pick}.`;
     }
-    return `cannot use the log folder ${JSON.stringify(dir)}: ${err instanceof Error ? err.message : String(err)}.`;
+    if (err instanceof Deno.errors.PermissionDenied) {
+      return `the log folder ${name} is not writable by this user; change its owner or mode (chown/chmod), or ${pick}.`;
+    }
+    if (err instanceof Deno.errors.NotADirectory || err instanceof Deno.errors.AlreadyExists) {
+      const file = fileInTheWay(dir);
+      return file === undefined
+        ? `the log folder ${name} is a file, not a folder; ${pick}.`
+        : `the log folder ${name} cannot be created because ${JSON.stringify(file)} is a file; ${pick}.`;
+    }
+    const reason = err instanceof Error ? err.message.replace(/ \(os error \d+\).*$/s, "") : String(err);
+    return `cannot use the log folder ${name} (${reason}); ${pick}.`;
   }
   return undefined;
 }

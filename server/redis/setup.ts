@@ -9,6 +9,49 @@
 import type { RoomBus } from "../core/bus.ts";
 import type { ServerConfig } from "../ops/config.ts";
 import type { Metrics } from "../ops/metrics.ts";
+import { hostPort, StartupError } from "../ops/startup_error.ts";
+
+/** How long the start-up probe waits for Redis's TCP port before leaving it to the client's own wait. */
+export const REDIS_PROBE_MS = 2000;
+
+/**
+ * Opens and closes one TCP connection to the Redis of `url`, so that a
+ * refused connection or an unknown host stops the start at once with one
+ * sentence (instead of a warning, then an error after the client's
+ * 10 s wait). A probe that takes longer than {@linkcode REDIS_PROBE_MS}
+ * passes: the client's wait decides.
+ *
+ * @throws {StartupError} `redis_unreachable`.
+ */
+export async function probeRedis(url: string, source = "--redis"): Promise<void> {
+  const u = new URL(url);
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(u.port || 6379);
+  const at = hostPort(host, port);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const connecting = Deno.connect({ hostname: host, port });
+  // A probe that loses the race closes its connection when it arrives.
+  connecting.then((c) => c.close(), () => {});
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), REDIS_PROBE_MS));
+  try {
+    await Promise.race([connecting, late]);
+  } catch (err) {
+    const refused = err instanceof Deno.errors.ConnectionRefused;
+    const unknown = /failed to lookup address|name or service not known/i.test(String(err));
+    const why = refused
+      ? `nothing accepts connections at ${at}`
+      : unknown
+      ? `the host name ${JSON.stringify(host)} is unknown`
+      : String(err instanceof Error ? err.message : err).replace(/ \(os error \d+\)$/, "");
+    throw new StartupError(
+      "redis_unreachable",
+      `cannot reach Redis for ${source} ${url} (${why}); start redis-server there or correct ${source}.`,
+      { cause: err },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The notice members get when this node loses Redis. */
 export const REDIS_LOST_NOTICE = "Chat backend unreachable: messages are refused until it is back (reconnecting)";
@@ -25,6 +68,7 @@ export async function createRedisBusFor(
   notify: (text: string) => void,
 ): Promise<RoomBus> {
   if (!config.redis) throw new Error("createRedisBusFor: config.redis is not set");
+  await probeRedis(config.redis);
   const { createRedisBus } = await import("./bus.ts");
   metrics.describe("wirechat_redis_link_lost_total", "Times this node lost its Redis link");
   const bus = createRedisBus({
