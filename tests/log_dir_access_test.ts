@@ -6,7 +6,7 @@
  * @module
  */
 import { logDirProblem, STANDALONE_LOG_DIRS } from "../server/ops/log_dir_access.ts";
-import { assertEquals, assertMatch } from "./assert.ts";
+import { assertEquals } from "./assert.ts";
 
 Deno.test("a usable folder (created if missing) passes and keeps no probe file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "wirechat-logdir-" });

@@ -363,7 +363,7 @@ function readFlags(args: string[]): { values: Map<string, string>; help: boolean
         } (wirechat serve --help lists every option).`,
       );
     }
-    let value: string | undefined = eq < 0 ? args[i + 1] : arg.slice(eq + 1);
+    const value: string | undefined = eq < 0 ? args[i + 1] : arg.slice(eq + 1);
     if (eq < 0) {
       const next = value;
       const nextIsFlag = next !== undefined && /^--[a-z]/.test(next);
