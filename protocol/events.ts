@@ -15,7 +15,10 @@ export interface ChatMessage {
   /** UTC timestamp, `Date.prototype.toISOString()` format. */
   ts: string;
   nick: string;
+  /** The text; for an image, its URL. */
   text: string;
+  /** `"img"`: an image shared with `IMG <url>` (absent: a text message). */
+  kind?: "img";
 }
 
 /** Everything the server can send. Each event is exactly one line. */
@@ -26,6 +29,8 @@ export type ServerEvent =
   | { type: "leave"; nick: string }
   | { type: "rename"; from: string; to: string }
   | ({ type: "msg" } & ChatMessage)
+  /** An image shared with `IMG <url>`: `IMG [<ts>] <nick> <url>`. */
+  | { type: "img"; ts: string; nick: string; url: string }
   | { type: "pm"; ts: string; from: string; to: string; text: string }
   | { type: "typing"; nick: string }
   | { type: "who"; nicks: string[] }
@@ -39,6 +44,11 @@ export type ServerEvent =
 /** The `SYS` text of a `WHO` reply. */
 export function onlineText(nicks: readonly string[]): string {
   return nicks.length ? `Online (${nicks.length}): ${nicks.join(", ")}` : "Online (0):";
+}
+
+/** The event a stored message is broadcast and replayed as: `msg`, or `img` for an image. */
+export function messageEvent(m: ChatMessage): ServerEvent {
+  return m.kind === "img" ? { type: "img", ts: m.ts, nick: m.nick, url: m.text } : { type: "msg", ...m };
 }
 
 /** The `MSG` line for a chat message (as broadcast, replayed and logged with `MSG `). */
@@ -69,6 +79,8 @@ export function formatLine(ev: ServerEvent): string {
       return `SYS ${ev.from} is now known as ${ev.to}`;
     case "msg":
       return msgLine(ev);
+    case "img":
+      return `IMG [${ev.ts}] ${ev.nick} ${ev.url}`;
     case "pm":
       return `PM [${ev.ts}] ${ev.from} -> ${ev.to}: ${ev.text}`;
     case "typing":
@@ -94,6 +106,7 @@ export function formatLine(ev: ServerEvent): string {
 export type UnknownLine = { type: "unknown"; line: string };
 
 const MSG_RE = /^MSG \[([^\]]*)\] (\S+?): (.*)$/s;
+const IMG_RE = /^IMG \[([^\]]*)\] (\S+) (\S+)$/;
 const PM_RE = /^PM \[([^\]]*)\] (\S+) -> (\S+?): (.*)$/s;
 const JOIN_RE = /^(\S+) joined the chat!$/;
 const LEAVE_RE = /^(\S+) left the chat!$/;
@@ -117,6 +130,9 @@ export function parseServerLine(line: string): ServerEvent | UnknownLine {
   if (line.startsWith("MSG ")) {
     const m = MSG_RE.exec(line);
     if (m) return { type: "msg", ts: m[1], nick: m[2], text: m[3] };
+  } else if (line.startsWith("IMG ")) {
+    const m = IMG_RE.exec(line);
+    if (m) return { type: "img", ts: m[1], nick: m[2], url: m[3] };
   } else if (line.startsWith("PM ")) {
     const m = PM_RE.exec(line);
     if (m) return { type: "pm", ts: m[1], from: m[2], to: m[3], text: m[4] };

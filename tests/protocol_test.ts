@@ -133,6 +133,7 @@ Deno.test("every server line formats and parses back", () => {
     { type: "rename", from: "alice", to: "al" },
     { type: "msg", ts: "2026-11-22T03:11:07.123Z", nick: "a:b", text: "x: y [z]" },
     { type: "pm", ts: "2026-11-22T03:11:07.123Z", from: "a", to: "b", text: "psst -> x: y" },
+    { type: "img", ts: "2026-11-22T03:11:07.123Z", nick: "a:b", url: "https://example.org/cat.png?a=1:2" },
     { type: "typing", nick: "bob" },
     { type: "who", nicks: ["alice", "bob"] },
     { type: "who", nicks: [] },
@@ -152,6 +153,10 @@ Deno.test("every server line formats and parses back", () => {
   assertEquals(formatLine({ type: "shutdown" }), "SYS Server shutting down");
   assertEquals(formatLine({ type: "version", version: "1.2.3" }), "SYS Wirechat 1.2.3 (protocol wirechat/1)");
   assertEquals(parseServerLine("HELLO"), { type: "unknown", line: "HELLO" });
+  assertEquals(
+    formatLine({ type: "img", ts: "2026-11-22T03:11:07.123Z", nick: "bob", url: "http://x.org/a.png" }),
+    "IMG [2026-11-22T03:11:07.123Z] bob http://x.org/a.png",
+  );
 });
 
 Deno.test("client commands format as lines that parse back", () => {
