@@ -7,7 +7,10 @@
 # Inside the container the server listens on 0.0.0.0 on purpose: the
 # container's own network namespace is the boundary, and only the ports
 # you publish (-p) are reachable. Outside a container the default stays
-# 127.0.0.1.
+# 127.0.0.1. On 0.0.0.0 the server answers to localhost, loopback and the
+# container's own addresses and hostname; a browser that uses another name
+# or address (the host's LAN address, a public name) needs it listed:
+#   docker run -e WIRECHAT_ALLOWED_HOSTS=chat.example.org,192.168.1.5 …
 
 ARG DENO_VERSION=2.9.6
 

@@ -16,6 +16,7 @@ import {
   type Executable,
   EXECUTABLES,
   SERVER_PERMISSIONS,
+  SYS_PERMISSION,
   WIRECHAT_PERMISSIONS,
 } from "../tools/compile_flags.ts";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
@@ -282,7 +283,8 @@ Deno.test("the baked permissions: no -A, only WIRECHAT_* (and terminal) variable
   assertEquals([...STANDALONE_LOG_DIRS], ["./logs", "/data", "/var/lib/wirechat"]);
   for (const perms of [SERVER_PERMISSIONS, WIRECHAT_PERMISSIONS]) {
     assertOk(!perms.some((p) => p === "-A" || p === "--allow-all"), perms.join(" "));
-    assertOk(!perms.some((p) => /^--allow-(run|ffi|sys|import)/.test(p)), perms.join(" "));
+    assertOk(!perms.some((p) => /^--allow-(run|ffi|import)/.test(p)), perms.join(" "));
+    assertEquals(perms.filter((p) => p.startsWith("--allow-sys")), [SYS_PERMISSION], "only the Host check's names");
     assertEquals(perms.filter((p) => p.startsWith("--allow-write")), [`--allow-write=${logDirs}`]);
     assertOk(perms.includes("--no-prompt"));
     assertOk(perms.includes("--allow-net"));

@@ -5,7 +5,7 @@
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { parseExposition } from "./exposition.ts";
 import { join, startTestServer } from "./helpers.ts";
-import { writeAll } from "./raw_ws.ts";
+import { readToEnd, writeAll } from "./raw_ws.ts";
 
 async function scrape(port: number): Promise<Map<string, number>> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -28,20 +28,13 @@ Deno.test("healthz: 503 while shutting down", async () => {
   await using t = await startTestServer();
   // A request already on its way when shutdown begins: headers sent, final CRLF not yet.
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.port });
-  await writeAll(conn, new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"));
+  await writeAll(conn, new TextEncoder().encode("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"));
   // A member keeps the server in its close handshake for a moment.
   const a = await join(t.url, "alice");
   const stopping = t.server.shutdown();
   await a.until("SYS Server shutting down");
   await writeAll(conn, new TextEncoder().encode("\r\n"));
-  let answer = "";
-  const buf = new Uint8Array(4096);
-  for (;;) {
-    const n = await conn.read(buf).catch(() => null);
-    if (n === null) break;
-    answer += new TextDecoder().decode(buf.subarray(0, n));
-  }
-  conn.close();
+  const answer = await readToEnd(conn);
   await a.closed;
   await stopping;
   assertMatch(answer, /^HTTP\/1\.1 503/);

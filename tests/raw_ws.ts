@@ -218,10 +218,66 @@ function parseFrame(buf: Uint8Array): { frame: RawFrame; size: number } | undefi
   return { frame: { fin, opcode, payload: buf.slice(off, off + len) }, size: off + len };
 }
 
-/** Connects over TCP to `port` on 127.0.0.1 and performs the handshake. */
-export async function rawConnect(port: number, headers: Record<string, string> = {}, path = "/"): Promise<RawSocket> {
+/** Connects over TCP to `port` on 127.0.0.1 and performs the handshake, naming `host` (default: the address used). */
+export async function rawConnect(
+  port: number,
+  headers: Record<string, string> = {},
+  path = "/",
+  host = `127.0.0.1:${port}`,
+): Promise<RawSocket> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  return await rawHandshake(conn, `127.0.0.1:${port}`, headers, path);
+  return await rawHandshake(conn, host, headers, path);
+}
+
+/** Reads `conn` until the peer closes it, bounded by `timeoutMs`; closes it and returns the text. */
+export async function readToEnd(conn: Deno.Conn, timeoutMs = 5000): Promise<string> {
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  let answer = "";
+  const buf = new Uint8Array(4096);
+  try {
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      answer += decoder.decode(buf.subarray(0, n), { stream: true });
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+  }
+  return answer;
+}
+
+/** An HTTP answer read off a raw socket. */
+export interface RawHttpAnswer {
+  status: number;
+  /** The status line and headers. */
+  head: string;
+  body: string;
+}
+
+/**
+ * Sends one HTTP/1.1 GET with `Connection: close` to 127.0.0.1:`port`, with
+ * any `Host` (fetch cannot set one) and extra headers, and reads the answer.
+ */
+export async function rawRequest(
+  port: number,
+  path: string,
+  host: string,
+  headers: Record<string, string> = {},
+): Promise<RawHttpAnswer> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  await writeAll(conn, encoder.encode(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n${extra}\r\n`));
+  const answer = await readToEnd(conn);
+  const split = answer.indexOf("\r\n\r\n");
+  const head = split < 0 ? answer : answer.slice(0, split);
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0),
+    head,
+    body: split < 0 ? "" : answer.slice(split + 4),
+  };
 }
 
 /** Connects, waits for the greeting and joins as `nick`. */

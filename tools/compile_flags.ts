@@ -36,6 +36,13 @@ export const CONFIG_DIR = "/etc/wirechat";
 export const ENV_PERMISSION = "--allow-env=WIRECHAT_*";
 
 /**
+ * The only system information the server reads: this machine's interface
+ * addresses and hostname, the Host names it answers to when listening on
+ * `0.0.0.0` or `::` (`server/transports/allowed_hosts.ts`).
+ */
+export const SYS_PERMISSION = "--allow-sys=hostname,networkInterfaces";
+
+/**
  * The server's permissions: any network (listen on the configured address,
  * reach Redis), read and write only the standalone log folders, read
  * {@linkcode CONFIG_DIR}, and only the `WIRECHAT_*` environment variables. `--no-prompt`: a missing
@@ -48,6 +55,7 @@ export const SERVER_PERMISSIONS: readonly string[] = [
   `--allow-read=${LOG_DIRS},${CONFIG_DIR}`,
   `--allow-write=${LOG_DIRS}`,
   ENV_PERMISSION,
+  SYS_PERMISSION,
 ];
 
 /**
@@ -64,6 +72,7 @@ export const WIRECHAT_PERMISSIONS: readonly string[] = [
   "--allow-read",
   `--allow-write=${LOG_DIRS}`,
   `${ENV_PERMISSION},NO_COLOR,TERM`,
+  SYS_PERMISSION,
 ];
 
 /** One executable to build. */

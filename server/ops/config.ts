@@ -16,6 +16,7 @@ import {
   DEFAULT_REGISTRATION_TIMEOUT,
 } from "../core/limits.ts";
 import { addressList, nonEmpty, type OptionCheck, originList, redisUrl } from "./option_checks.ts";
+import { DEFAULT_ALLOWED_HOSTS } from "../transports/allowed_hosts.ts";
 
 /** Default outbound bound per client, in bytes of unsent output. */
 export const DEFAULT_MAX_OUTBOUND = 1024 * 1024;
@@ -41,6 +42,7 @@ export interface ServerConfig {
   limitExempt: string;
   registrationTimeout: number;
   allowedOrigins: string;
+  allowedHosts: string;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   redis: string | undefined;
@@ -193,6 +195,14 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     default: "",
     check: originList,
     help: "comma-separated browser origins allowed to connect, or * (empty = the server's own)",
+  },
+  {
+    flag: "allowed-hosts",
+    key: "allowedHosts",
+    kind: "string",
+    default: DEFAULT_ALLOWED_HOSTS,
+    help:
+      "comma-separated extra Host names served (DNS-rebinding guard), or * for any; always served: the listening address, localhost, 127.0.0.1, [::1] and, on 0.0.0.0/::, this machine's addresses and hostname",
   },
   {
     flag: "tls-cert",

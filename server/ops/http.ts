@@ -1,13 +1,14 @@
 /**
  * HTTP routes: `/` upgrades to WebSocket or serves the browser client
- * (embedded files, see `static.ts`), `/healthz` reports status; anything
- * else is 404.
+ * (embedded files, see `static.ts`), `/healthz` reports status, `/metrics`
+ * the Prometheus numbers; anything else is 404. Every route first checks the
+ * Host (see `allowed_hosts.ts`).
  *
  * @module
  */
 import type { ServerContext } from "../core/context.ts";
 import { serveWebAsset } from "./static.ts";
-import { createUpgradeGuard } from "../transports/upgrade_guard.ts";
+import { createHostGuard, createUpgradeGuard } from "../transports/upgrade_guard.ts";
 import { WSCHAT_PATH } from "../dialects/wschat.ts";
 import { acceptWebSocket } from "../transports/ws.ts";
 
@@ -30,18 +31,20 @@ function remoteOf(info: Deno.ServeHandlerInfo): string {
 
 /** Builds the `Deno.serve` handler. */
 export function createHandler(ctx: ServerContext): Deno.ServeHandler {
-  const guard = createUpgradeGuard(ctx);
+  const hostGuard = createHostGuard(ctx);
+  const guard = createUpgradeGuard(ctx, hostGuard);
   return (req, info) => {
     const url = new URL(req.url);
+    const remote = remoteOf(info);
     const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
     if (url.pathname === "/" && upgrade) {
-      const remote = remoteOf(info);
       return guard(req, remote) ?? acceptWebSocket(req, remote, ctx);
     }
     if (url.pathname === WSCHAT_PATH && upgrade) {
-      const remote = remoteOf(info);
       return guard(req, remote) ?? acceptWebSocket(req, remote, ctx, { dialect: ctx.dialects.wschat });
     }
+    const misdirected = hostGuard(req, remote);
+    if (misdirected) return misdirected;
     if (req.method !== "GET" && req.method !== "HEAD") return text(405, "Method not allowed\n", { allow: "GET, HEAD" });
     if (url.pathname === "/healthz") {
       const body = JSON.stringify({

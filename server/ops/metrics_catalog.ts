@@ -10,7 +10,7 @@ import type { Metrics } from "./metrics.ts";
 export const SERVER_COUNTERS: Readonly<Record<string, string>> = {
   wirechat_connections_total: "Connections accepted, by transport kind",
   wirechat_connections_refused_total:
-    "Connection attempts refused before a session, by reason (server_full, address_full, connect_rate, origin, shutting_down)",
+    "Connection attempts refused before a session, by reason (server_full, address_full, connect_rate, origin, host, shutting_down; host also counts other HTTP requests refused for their Host)",
   wirechat_messages_total: "Public chat messages broadcast",
   wirechat_frames_in_total: "Frames (WebSocket) or lines (TCP) received",
   wirechat_bytes_in_total: "Bytes received in frames or lines (WebSocket: UTF-16 code units of the text)",

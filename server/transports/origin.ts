@@ -2,7 +2,9 @@
  * The Origin check for WebSocket upgrades. Browsers always send `Origin`;
  * a page from another site must not be able to open a chat connection with
  * the visitor's network position (cross-site WebSocket hijacking). Clients
- * that are not browsers send no `Origin` and are let through.
+ * that are not browsers send no `Origin` and are let through. The own-origin
+ * default trusts the `Host` header, so the Host allow-list
+ * (`allowed_hosts.ts`) runs first: without it a rebound name passes both.
  *
  * @module
  */

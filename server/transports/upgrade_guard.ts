@@ -1,7 +1,8 @@
 /**
  * The checks every WebSocket upgrade passes before a session exists, in one
  * function so every upgrade path (`/`, other dialects' paths) uses the same
- * ones: shutting down (503), Origin (403), new-connection rate per address
+ * ones: shutting down (503), Host (421, see `allowed_hosts.ts`; every other
+ * HTTP route checks it too), Origin (403), new-connection rate per address
  * (429), and the client limits (`ERR Server full`, close 1013).
  *
  * @module
@@ -11,11 +12,15 @@ import { CloseCode, formatLine } from "../../protocol/mod.ts";
 import type { ServerContext } from "../core/context.ts";
 import { addressOf, parseList, type Refusal } from "../core/limits.ts";
 import { originAllowed } from "./origin.ts";
+import { createHostAllowList, hostAllowed, machineNames, requestHost } from "./allowed_hosts.ts";
 
 const log = getLogger(["wirechat", "limits"]);
 
 /** Returns a refusal response for an upgrade request, or undefined to accept it. */
 export type UpgradeGuard = (req: Request, remote: string) => Response | undefined;
+
+/** Why a request is refused before a session exists (the `reason` label of `wirechat_connections_refused_total`). */
+export type GuardRefusal = Refusal | "origin" | "host" | "shutting_down";
 
 function plain(status: number, body: string, headers: Record<string, string> = {}): Response {
   return new Response(body, {
@@ -40,19 +45,48 @@ export function refuseFull(req: Request): Response {
   return response;
 }
 
-/** Creates the guard for `ctx`; call it for every upgrade request. */
-export function createUpgradeGuard(ctx: ServerContext): UpgradeGuard {
-  const allowed = parseList(ctx.config.allowedOrigins);
-  const retryAfter = String(Math.max(1, Math.ceil(60 / Math.max(ctx.config.connectsPerMinute, 1))));
-  const refused = (reason: Refusal | "origin" | "shutting_down", remote: string) => {
+function refuser(ctx: ServerContext) {
+  return (reason: GuardRefusal, remote: string) => {
     ctx.metrics.inc("wirechat_connections_refused_total", 1, { reason });
     log.warn("Refused a connection from {remote}: {reason}", { remote, reason });
   };
+}
+
+/**
+ * Creates the Host check for `ctx` (see `allowed_hosts.ts`): a 421 response
+ * for a request naming a host this server does not answer to, else undefined.
+ * Every HTTP route runs it: a rebound name could otherwise read `/metrics`.
+ */
+export function createHostGuard(ctx: ServerContext): UpgradeGuard {
+  const list = createHostAllowList(ctx.config.host, parseList(ctx.config.allowedHosts), () => {
+    const machine = machineNames();
+    if (machine.problem !== undefined) {
+      log.warn("Host check: {problem}; only localhost, loopback and --allowed-hosts names are served", {
+        problem: machine.problem,
+      });
+    }
+    return machine;
+  });
+  const refused = refuser(ctx);
+  return (req, remote) => {
+    if (hostAllowed(requestHost(req), list)) return undefined;
+    refused("host", remote);
+    return plain(421, "Misdirected request: this server does not answer to that Host name (see --allowed-hosts)\n");
+  };
+}
+
+/** Creates the guard for `ctx` (sharing `hostGuard` when given); call it for every upgrade request. */
+export function createUpgradeGuard(ctx: ServerContext, hostGuard: UpgradeGuard = createHostGuard(ctx)): UpgradeGuard {
+  const allowed = parseList(ctx.config.allowedOrigins);
+  const retryAfter = String(Math.max(1, Math.ceil(60 / Math.max(ctx.config.connectsPerMinute, 1))));
+  const refused = refuser(ctx);
   return (req, remote) => {
     if (ctx.shuttingDown) {
       refused("shutting_down", remote);
       return plain(503, "Server shutting down\n");
     }
+    const misdirected = hostGuard(req, remote);
+    if (misdirected) return misdirected;
     if (!originAllowed(req, allowed)) {
       refused("origin", remote);
       return plain(403, "Origin not allowed\n");
