@@ -20,6 +20,7 @@ import {
 } from "../../protocol/mod.ts";
 import { andThen, type Maybe, type MemberRef, type RoomBus, type RoomEvent } from "./bus.ts";
 import { createHistoryRing } from "./history.ts";
+import { createMessageClock } from "./message_clock.ts";
 import type { Peer } from "./peer.ts";
 
 const log = getLogger(["wirechat", "room"]);
@@ -88,7 +89,8 @@ export interface Room {
 export function createRoom(options: RoomOptions): Room {
   const { bus } = options;
   const replayLimit = options.replayLimit ?? DEFAULT_REPLAY;
-  const now = options.now ?? (() => new Date());
+  // Message timestamps never go backwards: the order of stamps is the order of acceptance.
+  const clock = createMessageClock(options.now);
   const elapsed = options.elapsed ?? (() => performance.now());
   const typingInterval = options.typingIntervalMs ?? TYPING_INTERVAL_MS;
   const members = new Map<number, Member>();
@@ -155,6 +157,7 @@ export function createRoom(options: RoomOptions): Room {
         return;
       }
       case "msg":
+        clock.observe(ev.message.ts);
         ring.push(ev.message);
         options.onMessage?.(ev.message, isLocal(ev.member));
         deliver({ type: "msg", ...ev.message });
@@ -182,6 +185,7 @@ export function createRoom(options: RoomOptions): Room {
     start() {
       return andThen(bus.start(apply, replayLimit), (history) => {
         ring = createHistoryRing(replayLimit, history);
+        for (const m of history) clock.observe(m.ts);
       });
     },
     join(peer, nick, joinOptions) {
@@ -228,7 +232,7 @@ export function createRoom(options: RoomOptions): Room {
     say(peer, text) {
       const m = member(peer);
       if (!m) return undefined;
-      const message = { ts: now().toISOString(), nick: m.nick, text };
+      const message = { ts: clock.stamp().toISOString(), nick: m.nick, text };
       return andThen(bus.publish({ kind: "msg", message, member: ref(peer) }), () => undefined);
     },
     pm(peer, to, text) {
@@ -238,7 +242,7 @@ export function createRoom(options: RoomOptions): Room {
         if (target === undefined) return new ProtocolError("no_such_user", neutralize(to));
         const ev: RoomEvent = {
           kind: "pm",
-          ts: now().toISOString(),
+          ts: clock.stamp().toISOString(),
           from: m.nick,
           to: target,
           text,
