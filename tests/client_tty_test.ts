@@ -337,3 +337,73 @@ Deno.test("tty: Ctrl-C while the connection hangs quits at once with exit 0", as
     for (const c of held) c.close();
   }
 });
+
+Deno.test("tty: a resize re-lays out at once with nothing stale, Ctrl-L redraws the chat, wrapped lines hang under the text, every server error looks the same", async () => {
+  await using srv = await startTestServer();
+  await using bob = await join(srv.url, "bob");
+  let socketPath: string | undefined;
+  const typed = "x".repeat(100);
+  const long = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
+  const isError = (l: string) => /^ {2}\d\d:\d\d ! /.test(l);
+  try {
+    // A taken nickname first: its refusal and a later ERR must look the same.
+    socketPath = await startClientPane(`--url ${srv.url} --nick BOB`);
+    await waitScreen("the nickname prompt after a refusal", (r) => r.at(-1) === "Nickname:", 15_000);
+    await typeLine("alice");
+    await waitScreen("the chat prompt", (r) => r.at(-1) === "alice>");
+    await bob.until("SYS alice joined the chat!");
+
+    bob.send(`MSG ${long}`);
+    const wrapped = await waitScreen("bob's long line", (r) => r.some((l) => l.endsWith("word39")));
+    const first = wrapped.findIndex((l) => / bob: word0 /.test(l));
+    const indent = wrapped[first].indexOf("word0");
+    const last = wrapped.findIndex((l) => l.endsWith("word39"));
+    assertOk(first >= 0 && last > first, wrapped.join("\n"));
+    for (const row of wrapped.slice(first + 1, last + 1)) {
+      assertEquals(
+        row.length - row.trimStart().length,
+        indent,
+        `hanging indent under the text:\n${wrapped.join("\n")}`,
+      );
+    }
+
+    await typeLine("/msg nobody hi");
+    const errors = await waitScreen("the ERR line", (r) => r.some((l) => l.endsWith("No such user: nobody")));
+    const refusal = errors.find((l) => l.includes("Nickname already in use"));
+    const noSuchUser = errors.find((l) => l.endsWith("No such user: nobody"));
+    assertOk(refusal !== undefined && isError(refusal) && isError(noSuchUser!), errors.join("\n"));
+
+    // Half a line typed, then the window shrinks: one prompt row, re-laid out for 50 columns, no stale copy.
+    await tmux("send-keys", "-t", SESSION, "-l", typed);
+    await waitScreen("the typed text", (r) => r.at(-1) === `alice> ${typed}`);
+    await tmux("resize-window", "-t", SESSION, "-x", "50", "-y", "30");
+    const narrow = await waitScreen(
+      "the input laid out for 50 columns",
+      (r) => r.at(-1) === `alice> ${"x".repeat(41)}` && count(r, /xxxxxxxxxx/) === 1,
+    );
+    assertOk(narrow.every((l) => l.length <= 50), narrow.join("\n"));
+    // The chat is re-wrapped to the new width, still hanging under the text column.
+    const again = narrow.findIndex((l) => / bob: word0 /.test(l));
+    assertOk(again >= 0 && narrow[again + 1].startsWith(" ".repeat(indent)), narrow.join("\n"));
+
+    // Growing again shows the whole input at once, without a key pressed.
+    await tmux("resize-window", "-t", SESSION, "-x", "150", "-y", "30");
+    await waitScreen(
+      "the whole input after growing",
+      (r) => r.at(-1) === `alice> ${typed}` && count(r, /xxxxxxxxxx/) === 1,
+    );
+
+    // Ctrl-L redraws: the chat is still there, the input too.
+    await tmux("send-keys", "-t", SESSION, "C-l");
+    const redrawn = await waitScreen(
+      "the redrawn chat",
+      (r) =>
+        r.at(-1) === `alice> ${typed}` && r.some((l) => l.endsWith("word39")) && r.some((l) => / bob: word0 /.test(l)),
+    );
+    assertEquals(count(redrawn, / bob: word0 /), 1, redrawn.join("\n"));
+    assertEquals(count(await transcript(), / bob: word0 /), 1, "the scrollback holds the chat once");
+  } finally {
+    await tmux("kill-server").catch(() => {});
+    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+  }
+});

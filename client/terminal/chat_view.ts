@@ -10,7 +10,14 @@
 import { type ErrorCode, nickKey, type ServerEvent } from "../../protocol/mod.ts";
 import type { Connection, LineInfo, StatusChange } from "../connection.ts";
 import { shortReason } from "./errors.ts";
-import { type RenderContext, renderEvent, safeText, systemLine, typingText } from "./render.ts";
+import {
+  type DisplayLine,
+  type RenderContext,
+  renderEventLine,
+  safeText,
+  systemDisplay,
+  typingText,
+} from "./render.ts";
 import type { Screen } from "./screen.ts";
 import type { Style } from "./style.ts";
 
@@ -65,6 +72,8 @@ export function createChatView(o: ChatViewOptions): ChatView {
   let closedError: string | undefined;
   let greetingSeen = false; // set while the first greeting arrives
   let greetingShown = false; // true once a join attempt ended
+
+  const show = (d: DisplayLine) => screen.print(d.line, d.indent);
 
   function ctx(): RenderContext {
     return { style, ownNick: o.conn()?.nick, now: new Date() };
@@ -142,7 +151,7 @@ export function createChatView(o: ChatViewOptions): ChatView {
           if (joinHeaderShown) screen.print(`  ${style.dim(REPLAY_FOOTER)}`);
           if (info.reconnected) {
             const missed = joinHeaderShown ? "missed messages shown above" : "no missed messages";
-            screen.print(systemLine(`Back in the chat; ${missed}.`, c));
+            show(systemDisplay(`Back in the chat; ${missed}.`, c));
           }
           joinHeaderPending = false;
         }
@@ -153,8 +162,8 @@ export function createChatView(o: ChatViewOptions): ChatView {
       joinHeaderShown = true;
       screen.print(`  ${style.dim(REPLAY_HEADER)}`);
     }
-    const line = renderEvent(ev, c);
-    if (line !== undefined) screen.print(line);
+    const line = renderEventLine(ev, c);
+    if (line !== undefined) show(line);
   }
 
   function onStatus(s: StatusChange): void {
@@ -165,7 +174,7 @@ export function createChatView(o: ChatViewOptions): ChatView {
       case "connected":
         screen.setStatus(undefined);
         screen.setPrompt(promptFor(s.nick, style));
-        if (s.reconnected) screen.print(systemLine(`Reconnected as ${safeText(s.nick, 64)}.`, ctx()));
+        if (s.reconnected) show(systemDisplay(`Reconnected as ${safeText(s.nick, 64)}.`, ctx()));
         capability = "probing";
         o.conn()?.send({ type: "version" });
         return;

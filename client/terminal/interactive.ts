@@ -12,7 +12,7 @@ import { createLineEditor } from "./editor.ts";
 import { createChatView } from "./chat_view.ts";
 import { closedSentence, describeFailure } from "./errors.ts";
 import { helpLines, parseInput } from "./input.ts";
-import { localLine, type RenderContext, safeText } from "./render.ts";
+import { type DisplayLine, errorDisplay, localDisplay, type RenderContext, safeText } from "./render.ts";
 import { createSendQueue } from "./pacer.ts";
 import { createScreen } from "./screen.ts";
 import type { Style } from "./style.ts";
@@ -41,11 +41,13 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   const { terminal, style } = o;
   const editor = createLineEditor();
   const screen = createScreen({ write: terminal.write, columns: terminal.columns, editor, style });
-  const stopResize = terminal.onResize(() => screen.refresh());
+  const stopResize = terminal.onResize(() => screen.redraw());
   let quitRequested = false;
   let quitAfterQueue = false; // /quit: after the lines typed or pasted before it
   let conn: Connection | undefined = undefined;
   const ctx = (): RenderContext => ({ style, ownNick: conn?.nick, now: new Date() });
+  const show = (d: DisplayLine) => screen.print(d.line, d.indent);
+  const note = (text: string) => show(localDisplay(text, ctx()));
 
   // One read of the terminal at a time; a read that lost a race is kept for the next one.
   let pendingKeys: Promise<Key[] | undefined> | undefined;
@@ -70,6 +72,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       for (const [i, key] of keys.entries()) {
         const r = editor.apply(key);
         if (r.quit) return undefined;
+        if (r.redraw) screen.redraw();
         if (r.submitted !== undefined) {
           typedAhead = keys.slice(i + 1);
           screen.print(`${question}${safeText(r.submitted)}`);
@@ -104,7 +107,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       try {
         port = answer ? parsePort(answer, "the port") : DEFAULT_PORT;
       } catch (err) {
-        screen.print(localLine(err instanceof Error ? err.message : String(err), ctx()));
+        note(err instanceof Error ? err.message : String(err));
       }
     }
     url = urlFor(host, port);
@@ -143,7 +146,9 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
           await joining;
           return true;
         }
-        if (editor.apply(key).quit) {
+        const r = editor.apply(key);
+        if (r.redraw) screen.redraw();
+        if (r.quit) {
           conn!.close();
           await joining.catch(() => {});
           return false;
@@ -171,7 +176,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
     } catch (err) {
       if (err instanceof JoinRefusedError) {
         screen.setStatus(undefined);
-        screen.print(localLine(`${err.message}. Choose another nickname.`, ctx()));
+        show(errorDisplay(`${err.message}. Choose another nickname.`, ctx()));
         typedAhead = []; // meant for the chat, not for the next prompt
         editor.set("");
         nick = undefined;
@@ -180,11 +185,11 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       return await end(1, describeFailure(url, err));
     }
   }
-  screen.print(localLine("Type a message and press Enter. /help lists the commands.", ctx()));
+  note("Type a message and press Enter. /help lists the commands.");
 
   // 4. The chat loop. Lines go out paced, so a long paste is not cut by flood control.
   const outgoing = createSendQueue((cmd) => conn!.send(cmd), (line) => {
-    screen.print(localLine(`Not connected; not sent: ${safeText(line, 200)}`, ctx()));
+    note(`Not connected; not sent: ${safeText(line, 200)}`);
     if (editor.text === "") {
       editor.set(line);
       screen.refresh();
@@ -196,10 +201,10 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       case "none":
         return;
       case "hint":
-        screen.print(localLine(action.text, ctx()));
+        note(action.text);
         return;
       case "help":
-        for (const l of helpLines()) screen.print(localLine(l, ctx()));
+        for (const l of helpLines()) note(l);
         return;
       case "quit":
         quitRequested = true;
@@ -230,7 +235,7 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
       if (r.quit) quitRequested = true;
       if (r.submitted !== undefined) submit(r.submitted);
       if (r.inserted) maybeSendTyping();
-      if (r.redraw) terminal.write("\x1b[2J\x1b[H");
+      if (r.redraw) screen.redraw();
       if (quitRequested) break;
     }
     screen.refresh();

@@ -7,7 +7,7 @@
  * @module
  */
 import { codePointLength, ERROR_TEXT, neutralize, type ServerEvent, type UnknownLine } from "../../protocol/mod.ts";
-import type { Style } from "./style.ts";
+import { type Style, visibleWidth } from "./style.ts";
 
 /** Longest text shown for one peer-supplied field, in code points; the rest is elided. */
 export const MAX_SHOWN_CODE_POINTS = 4096;
@@ -54,14 +54,44 @@ export function formatTime(ts: string | Date, now: Date): string {
 
 const sameNick = (a: string, b?: string) => b !== undefined && a.toLowerCase() === b.toLowerCase();
 
+/** A line to show, and the column its text starts at (where its wrapped rows continue). */
+export interface DisplayLine {
+  line: string;
+  indent: number;
+}
+
+/** `prefix` then `text`, styled by `wrap` as a whole; the text column is after the prefix. */
+function compose(prefix: string, text: string, wrap: (s: string) => string = (s) => s): DisplayLine {
+  return { line: `  ${wrap(`${prefix}${text}`)}`, indent: 2 + visibleWidth(prefix) };
+}
+
 /** A system line: dimmed, with the local time. */
+export function systemDisplay(text: string, ctx: RenderContext): DisplayLine {
+  return compose(`${formatTime(ctx.now, ctx.now)} -- `, text, ctx.style.dim);
+}
+
+/** A system line as a string (see {@linkcode systemDisplay}). */
 export function systemLine(text: string, ctx: RenderContext): string {
-  return `  ${ctx.style.dim(`${formatTime(ctx.now, ctx.now)} -- ${text}`)}`;
+  return systemDisplay(text, ctx).line;
 }
 
 /** A local notice from the client itself (hints, help). */
+export function localDisplay(text: string, ctx: RenderContext): DisplayLine {
+  return compose("* ", text, ctx.style.yellow);
+}
+
+/** A local notice as a string (see {@linkcode localDisplay}). */
 export function localLine(text: string, ctx: RenderContext): string {
-  return `  ${ctx.style.yellow(`* ${text}`)}`;
+  return localDisplay(text, ctx).line;
+}
+
+/**
+ * An error from the server: the one style for every `ERR` line (red, time,
+ * `!`), whether the client knows its code, shows it at a prompt (a refused
+ * nickname) or does not know it at all.
+ */
+export function errorDisplay(text: string, ctx: RenderContext): DisplayLine {
+  return compose(`${formatTime(ctx.now, ctx.now)} ! `, text, ctx.style.red);
 }
 
 /**
@@ -79,44 +109,59 @@ export function localLine(text: string, ctx: RenderContext): string {
  * ```
  */
 export function renderEvent(ev: ServerEvent | UnknownLine, ctx: RenderContext): string | undefined {
+  return renderEventLine(ev, ctx)?.line;
+}
+
+/** {@linkcode renderEvent} with the text column, for wrapping with a hanging indent. */
+export function renderEventLine(ev: ServerEvent | UnknownLine, ctx: RenderContext): DisplayLine | undefined {
   const { style } = ctx;
   const nick = (n: string) => style.nick(safeText(n, 64));
+  const withPrefix = (prefix: string, text: string): DisplayLine => ({
+    line: `${prefix}${text}`,
+    indent: visibleWidth(prefix),
+  });
   switch (ev.type) {
     case "msg": {
       const own = sameNick(ev.nick, ctx.ownNick);
       const who = own ? style.bold(nick(ev.nick)) : nick(ev.nick);
-      return `${own ? OWN_MARK : " "} ${style.dim(formatTime(ev.ts, ctx.now))} ${who}: ${safeText(ev.text)}`;
+      return withPrefix(`${own ? OWN_MARK : " "} ${style.dim(formatTime(ev.ts, ctx.now))} ${who}: `, safeText(ev.text));
     }
     case "pm": {
       const own = sameNick(ev.from, ctx.ownNick);
       const tag = style.magenta(own ? "[PM to" : "[PM from");
       const other = own ? ev.to : ev.from;
-      return `${own ? OWN_MARK : " "} ${style.dim(formatTime(ev.ts, ctx.now))} ${tag} ${nick(other)}${
-        style.magenta("]")
-      } ${safeText(ev.text)}`;
+      return withPrefix(
+        `${own ? OWN_MARK : " "} ${style.dim(formatTime(ev.ts, ctx.now))} ${tag} ${nick(other)}${style.magenta("]")} `,
+        safeText(ev.text),
+      );
     }
     case "join":
-      return systemLine(`${safeText(ev.nick, 64)} joined the chat!`, ctx);
+      return systemDisplay(`${safeText(ev.nick, 64)} joined the chat!`, ctx);
     case "leave":
-      return systemLine(`${safeText(ev.nick, 64)} left the chat!`, ctx);
+      return systemDisplay(`${safeText(ev.nick, 64)} left the chat!`, ctx);
     case "rename":
-      return systemLine(`${safeText(ev.from, 64)} is now known as ${safeText(ev.to, 64)}`, ctx);
+      return systemDisplay(`${safeText(ev.from, 64)} is now known as ${safeText(ev.to, 64)}`, ctx);
     case "who": {
       const names = ev.nicks.map((n) => (sameNick(n, ctx.ownNick) ? style.bold(nick(n)) : nick(n)));
-      return `  ${style.dim(`${formatTime(ctx.now, ctx.now)} --`)} Online (${ev.nicks.length}): ${names.join(", ")}`;
+      return withPrefix(
+        `  ${style.dim(`${formatTime(ctx.now, ctx.now)} --`)} `,
+        `Online (${ev.nicks.length}): ${names.join(", ")}`,
+      );
     }
     case "notice":
-      return systemLine(safeText(ev.text), ctx);
+      return systemDisplay(safeText(ev.text), ctx);
     case "version":
-      return systemLine(`Server: Wirechat ${safeText(ev.version, 64)}`, ctx);
+      return systemDisplay(`Server: Wirechat ${safeText(ev.version, 64)}`, ctx);
     case "shutdown":
-      return systemLine("Server shutting down", ctx);
+      return systemDisplay("Server shutting down", ctx);
     case "error":
-      return `  ${style.red(`${formatTime(ctx.now, ctx.now)} ! ${safeText(errorText(ev))}`)}`;
+      return errorDisplay(safeText(errorText(ev)), ctx);
     case "pong":
-      return systemLine(ev.token ? `PONG ${safeText(ev.token, 64)}` : "PONG", ctx);
+      return systemDisplay(ev.token ? `PONG ${safeText(ev.token, 64)}` : "PONG", ctx);
     case "unknown":
-      return systemLine(safeText(ev.line), ctx);
+      // An ERR the client has no code for (another server, a newer one) looks like every other error.
+      if (ev.line.startsWith("ERR ")) return errorDisplay(safeText(ev.line.slice(4)), ctx);
+      return systemDisplay(safeText(ev.line), ctx);
     case "prompt":
     case "typing":
     case "replay_start":

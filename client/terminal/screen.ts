@@ -4,7 +4,10 @@
  * the input line). Printing a chat line erases the area, writes the line,
  * and redraws the area, so what the user is typing is never garbled. The
  * input line scrolls horizontally instead of wrapping, so the area's height
- * is always known.
+ * is always known. Chat lines are wrapped here, not by the terminal, with a
+ * hanging indent under their text column; the screen keeps the most recent
+ * ones, so a resize or Ctrl-L clears the terminal and draws the chat again
+ * at the new width (nothing stale, the input laid out at once).
  *
  * @module
  */
@@ -41,6 +44,8 @@ export function inputWindow(chars: readonly string[], cursor: number, start: num
   const span = (a: number, b: number) => widths.slice(a, b).reduce((x, y) => x + y, 0);
   // The cursor needs one column of its own at the end of the window.
   while (s < cursor && span(s, cursor) + 1 > room) s++;
+  // Scroll back right when there is room again (a wider window, a deleted tail): show as much as fits.
+  while (s > 0 && span(s - 1, shown.length) + 1 <= room) s--;
   let text = "";
   let used = 0;
   for (let i = s; i < shown.length; i++) {
@@ -51,10 +56,63 @@ export function inputWindow(chars: readonly string[], cursor: number, start: num
   return { start: s, text, cursorCol: span(s, cursor) };
 }
 
+/** How many chat lines the screen keeps to draw again (resize, Ctrl-L). */
+export const SCREEN_HISTORY_LINES = 1000;
+
+// deno-lint-ignore no-control-regex
+const SGR = /\x1b\[[0-9;]*m/y;
+
+/**
+ * Splits a styled line into terminal rows of at most `cols` columns; rows
+ * after the first start with `indent` spaces (a hanging indent, dropped when
+ * it would leave less than half the width). Styling open at a break is
+ * closed at the row's end and reopened after the indent.
+ *
+ * @example
+ * ```ts
+ * import { wrapLine } from "./screen.ts";
+ * const rows = wrapLine("bob: one two three", 10, 5);
+ * if (rows.join("|") !== "bob: one t|     wo th|     ree") throw new Error(rows.join("|"));
+ * ```
+ */
+export function wrapLine(line: string, cols: number, indent = 0): string[] {
+  const width = Math.max(2, cols);
+  const hang = indent > 0 && indent <= width / 2 ? indent : 0;
+  const rows: string[] = [];
+  let row = "";
+  let used = 0;
+  let open: string[] = []; // SGR sequences in effect
+  for (let i = 0; i < line.length;) {
+    SGR.lastIndex = i;
+    const m = SGR.exec(line);
+    if (m) {
+      row += m[0];
+      open = m[0] === "\x1b[0m" || m[0] === "\x1b[m" ? [] : [...open, m[0]];
+      i += m[0].length;
+      continue;
+    }
+    const ch = String.fromCodePoint(line.codePointAt(i)!);
+    const cw = charWidth(ch);
+    if (used + cw > width && used > hang) {
+      rows.push(open.length ? `${row}\x1b[0m` : row);
+      row = " ".repeat(hang) + open.join("");
+      used = hang;
+    }
+    row += ch;
+    used += cw;
+    i += ch.length;
+  }
+  rows.push(row);
+  return rows;
+}
+
 /** The screen controller. */
 export interface Screen {
-  /** Prints a finished line above the input area (queued, drawn in one write). */
-  print(line: string): void;
+  /**
+   * Prints a finished line above the input area (queued, drawn in one
+   * write); rows it wraps onto start at column `indent`.
+   */
+  print(line: string, indent?: number): void;
   /** Shows or clears the status line (plain text; styled here). */
   setStatus(text: string | undefined): void;
   /** Shows or clears the transient typing line. */
@@ -65,6 +123,8 @@ export interface Screen {
   refresh(): void;
   /** Writes everything queued now. */
   flush(): void;
+  /** Clears the terminal and draws the kept chat lines and the input area again, at the current size. */
+  redraw(): void;
   /** Erases the input area for good (before exit), leaving the cursor at a line start. */
   finish(): void;
 }
@@ -98,7 +158,9 @@ export function createScreen(o: ScreenOptions): Screen {
   let typing: string | undefined;
   let rowsAbove = 0; // extra rows drawn above the input row
   let start = 0;
-  let queued: string[] = [];
+  let queued: { line: string; indent: number }[] = [];
+  /** Chat lines already printed or queued, newest last (bounded). */
+  const kept: { line: string; indent: number }[] = [];
   let scheduled = false;
   let finished = false;
 
@@ -106,8 +168,11 @@ export function createScreen(o: ScreenOptions): Screen {
     return `\r${rowsAbove > 0 ? `\x1b[${rowsAbove}A` : ""}\x1b[J`;
   }
 
+  const columns = () => Math.max(10, o.columns());
+  const rowsOf = (l: { line: string; indent: number }) => wrapLine(l.line, columns() - 1, l.indent);
+
   function draw(): string {
-    const cols = Math.max(10, o.columns());
+    const cols = columns();
     let out = "";
     rowsAbove = 0;
     if (typing) {
@@ -132,16 +197,28 @@ export function createScreen(o: ScreenOptions): Screen {
     if (finished) return;
     const lines = queued;
     queued = [];
-    o.write(erase() + lines.map((l) => `${l}\x1b[0m\r\n`).join("") + draw());
+    o.write(erase() + lines.flatMap(rowsOf).map((r) => `${r}\x1b[0m\r\n`).join("") + draw());
+  }
+
+  function redraw(): void {
+    if (finished) return;
+    queued = []; // kept already holds them
+    // Clear the screen and the scrollback (which the terminal may have re-wrapped on a resize), then
+    // write the kept chat at the current width: the scrollback holds it once, nothing stale.
+    const rows = kept.flatMap(rowsOf);
+    o.write(`\x1b[H\x1b[2J\x1b[3J${rows.map((r) => `${r}\x1b[0m\r\n`).join("")}${draw()}`);
   }
 
   return {
-    print(line) {
+    print(line, indent = 0) {
       if (finished) {
         o.write(`${line}\r\n`);
         return;
       }
-      queued.push(line);
+      const entry = { line, indent };
+      queued.push(entry);
+      kept.push(entry);
+      if (kept.length > SCREEN_HISTORY_LINES) kept.splice(0, kept.length - SCREEN_HISTORY_LINES);
       if (!scheduled) {
         scheduled = true;
         queueMicrotask(flush);
@@ -163,6 +240,7 @@ export function createScreen(o: ScreenOptions): Screen {
     },
     refresh: flush,
     flush,
+    redraw,
     finish() {
       if (finished) return;
       flush();
