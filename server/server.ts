@@ -67,11 +67,14 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
       log.error("Message log write failed: {error}", { error: error.message });
     },
   });
-  /** Sends a notice to this node's joined members (set once the context exists). */
-  let notifyMembers = (_text: string) => {};
+  /** Sends a notice to this node's joined members, or to one of them (set once the context exists). */
+  let notifyMembers = (_text: string, _id?: number) => {};
   const bus = parts.bus ??
     (config.redis
-      ? await createRedisBusFor(config, metrics, (text) => notifyMembers(text))
+      ? await createRedisBusFor(config, metrics, {
+        all: (text) => notifyMembers(text),
+        one: (id, text) => notifyMembers(text, id),
+      })
       : createLocalBus((limit) => store.load(limit)));
   const scheduler = createOutboundScheduler();
   scheduler.beforeFlush(() => store.flush());
@@ -90,8 +93,10 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
 
   let shuttingDown = false;
   const ctx = createContext({ config, room, scheduler, metrics, dialects: createDialects() }, () => shuttingDown);
-  notifyMembers = (text) => {
-    for (const { peer, session } of ctx.connections) if (session.nick) peer.send({ type: "notice", text });
+  notifyMembers = (text, id) => {
+    for (const { peer, session } of ctx.connections) {
+      if (session.nick && (id === undefined || peer.id === id)) peer.send({ type: "notice", text });
+    }
   };
   const started = performance.now();
   metrics.gauge("wirechat_connected_clients", "Open connections", () => ctx.connections.size);

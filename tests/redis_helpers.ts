@@ -1,7 +1,8 @@
 /**
  * Test helpers for scale-out: a real `redis-server` on a free loopback port
- * with a temporary folder and an append-only file, that can be stopped and
- * started again on the same data; and a Wirechat node run as a subprocess.
+ * with a temporary folder and an append-only file (or no persistence), that
+ * can be stopped and started again on the same data, and asked anything
+ * through `redis-cli`; and a Wirechat node run as a subprocess.
  *
  * @module
  */
@@ -20,6 +21,18 @@ export interface TestRedis extends AsyncDisposable {
   start(): Promise<void>;
   /** Sends a signal to the running redis-server (SIGSTOP hangs it, SIGCONT resumes it). */
   signal(sig: Deno.Signal): void;
+  /**
+   * Runs `redis-cli` against this Redis with `args` as one command, or with
+   * `stdin` as commands on one connection (`MULTI` … `EXEC`); returns its raw
+   * output, trimmed.
+   */
+  cli(args: string[], stdin?: string): Promise<string>;
+}
+
+/** Options for {@linkcode startRedis}. */
+export interface StartRedisOptions {
+  /** Keep an append-only file, so a restart keeps the data (default true). */
+  persist?: boolean;
 }
 
 /** A free TCP port on 127.0.0.1 (released before it is returned). */
@@ -74,8 +87,8 @@ async function waitForLine(
   }
 }
 
-/** Starts a redis-server with `--save '' --appendonly yes` in a temporary folder. */
-export async function startRedis(): Promise<TestRedis> {
+/** Starts a redis-server with `--save ''` and (unless `persist` is false) `--appendonly yes` in a temporary folder. */
+export async function startRedis(options: StartRedisOptions = {}): Promise<TestRedis> {
   const dir = await Deno.makeTempDir({ prefix: "wirechat-redis-" });
   const port = freePort();
   let proc: Deno.ChildProcess | undefined;
@@ -93,7 +106,7 @@ export async function startRedis(): Promise<TestRedis> {
         "--save",
         "",
         "--appendonly",
-        "yes",
+        options.persist === false ? "no" : "yes",
         "--logfile",
         "",
       ],
@@ -125,12 +138,54 @@ export async function startRedis(): Promise<TestRedis> {
     signal(sig) {
       proc?.kill(sig);
     },
+    async cli(args, stdin) {
+      const child = new Deno.Command("redis-cli", {
+        args: ["-h", "127.0.0.1", "-p", String(port), ...args],
+        stdin: stdin === undefined ? "null" : "piped",
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(START_MS),
+      }).spawn();
+      if (stdin !== undefined) {
+        const w = child.stdin.getWriter();
+        await w.write(new TextEncoder().encode(stdin));
+        await w.close();
+      }
+      const out = await child.output();
+      const text = new TextDecoder().decode(out.stdout).trim();
+      if (!out.success) throw new Error(`redis-cli ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+      return text;
+    },
     async [Symbol.asyncDispose]() {
       proc?.kill("SIGCONT");
       await stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/** Every key of `redis` and its whole content (strings, hashes, sets, lists, streams), for asserting what is stored. */
+export async function dumpRedis(redis: TestRedis): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const keys = (await redis.cli(["--raw", "KEYS", "*"])).split("\n").filter((k) => k);
+  const read: Record<string, string[]> = {
+    string: ["GET"],
+    hash: ["HGETALL"],
+    set: ["SMEMBERS"],
+    list: ["LRANGE", "0", "-1"],
+    stream: ["XRANGE"],
+  };
+  for (const key of keys) {
+    const type = await redis.cli(["TYPE", key]);
+    const cmd = read[type];
+    if (!cmd) throw new Error(`dumpRedis: key ${key} has unexpected type ${type}`);
+    const args = type === "stream" ? [...cmd, key, "-", "+"] : type === "list" ? [cmd[0], key, ...cmd.slice(1)] : [
+      ...cmd,
+      key,
+    ];
+    out.set(key, await redis.cli(["--raw", ...args]));
+  }
+  return out;
 }
 
 /** A Wirechat node running as `deno run -A main.ts serve …`. */

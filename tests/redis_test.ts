@@ -5,7 +5,7 @@
 import { createRedisBus } from "../server/redis/bus.ts";
 import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE } from "../server/redis/setup.ts";
 import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
-import { type NodeProcess, spawnNode, startRedis } from "./redis_helpers.ts";
+import { dumpRedis, type NodeProcess, spawnNode, startRedis } from "./redis_helpers.ts";
 
 /** Short heartbeat TTL so dead nodes are detected quickly in tests. */
 const TTL_MS = 1500;
@@ -414,5 +414,32 @@ Deno.test("the reaper runs on a monotonic clock: with the wall clock stepped bac
   } finally {
     Date.now = realNow;
     await Deno.remove(logDir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("PMs and typing notices cross nodes through a channel that keeps nothing: no stream or key holds them", async () => {
+  await using redis = await startRedis();
+  const shared = { redis: redis.url, redisNodeTtl: TTL_MS };
+  await using a = await startTestServer(shared);
+  await using b = await startTestServer(shared);
+  await using alice = await join(a.url, "alice");
+  await using bob = await join(b.url, "bob");
+  await alice.until("SYS bob joined the chat!");
+
+  alice.send("PM bob private-words-7f3a");
+  await bob.until(/^PM \[[^\]]+\] alice -> bob: private-words-7f3a$/);
+  await alice.until(/^PM \[[^\]]+\] alice -> bob: private-words-7f3a$/);
+  bob.send("PM alice answer-words-9c1e");
+  await alice.until(/^PM \[[^\]]+\] bob -> alice: answer-words-9c1e$/);
+  bob.send("TYPING");
+  await alice.until("TYPING bob");
+  alice.send("MSG public-words-2b8d");
+  await bob.until(/: public-words-2b8d$/);
+
+  const stored = await dumpRedis(redis);
+  const all = [...stored].map(([k, v]) => `${k}\n${v}`).join("\n");
+  if (!all.includes("public-words-2b8d")) throw new Error(`the public message should be stored:\n${all}`);
+  for (const secret of ["private-words-7f3a", "answer-words-9c1e", '"pm"', '"typing"']) {
+    if (all.includes(secret)) throw new Error(`Redis holds ${secret}:\n${all}`);
   }
 });

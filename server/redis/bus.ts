@@ -5,25 +5,35 @@
  *   (a Lua script, atomic with the presence bookkeeping); every node reads
  *   that stream with a blocking `XREAD` loop and applies events in stream
  *   order. `publish` resolves once the event has been applied on this node,
- *   like the local bus. Private messages and typing notices travel the same
- *   stream but never enter the history.
+ *   like the local bus.
+ * - **Nothing private is kept.** Private messages and typing notices go out
+ *   on a Pub/Sub channel (from the same script that checks the sender is
+ *   present), never into a stream or key; the sending node applies its own
+ *   at once, the others as they receive them.
  * - **Shared history.** Public messages are also appended to a capped
  *   history stream; `start` returns its tail, read atomically with the
  *   position the reader starts from, so no message is missed or doubled.
  * - **Nicks and presence.** Nick ownership is a key per case-folded nick,
  *   claimed by a script; each node keeps a hash of its members and an
  *   expiring heartbeat. A node that stops beating is reaped by a survivor
- *   (see `redis_presence.ts`).
+ *   (see `presence.ts`).
  * - **Faults.** While Redis is unreachable, commands fail at once with
  *   `ERR Service unavailable: …`; leaves and nick releases that could not be
  *   written wait in an outbox and are written when the link is back.
+ * - **Data loss.** When Redis comes back empty (FLUSHALL, a restart without
+ *   persistence), every script answers `lost` (the epoch key is gone or
+ *   new); the node then restores itself in one script: its members, their
+ *   nicks (a nick taken meanwhile: the member is renamed to a free variant
+ *   and told, or dropped), and the history from its ring when the history
+ *   is empty. It checks on every heartbeat, on reconnecting, on any `lost`
+ *   answer, and when another node announces a new epoch on the channel.
  *
- * The data model is described in `redis_scripts.ts`.
+ * The data model is described in `scripts.ts`.
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { type ChatMessage, nickKey, ProtocolError } from "../../protocol/mod.ts";
+import { type ChatMessage, MAX_NICK_LENGTH, nickKey, ProtocolError, validateNick } from "../../protocol/mod.ts";
 import type { MemberRef, RoomBus, RoomEvent } from "../core/bus.ts";
 import {
   createRedisLink,
@@ -34,7 +44,16 @@ import {
 } from "./link.ts";
 import { DEFAULT_REDIS_NODE_TTL_MS, type Presence, startPresence } from "./presence.ts";
 import { READ_BLOCK_MS, startStreamReader, type StreamReader } from "./reader.ts";
-import { ALL_NICKS, CLAIM_NICK, PUBLISH, redisKeys, RELEASE_NICK, SNAPSHOT } from "./scripts.ts";
+import {
+  ALL_NICKS,
+  CLAIM_NICK,
+  type LuaScript,
+  PUBLISH,
+  redisKeys,
+  RELEASE_NICK,
+  RESTORE,
+  SNAPSHOT,
+} from "./scripts.ts";
 
 const log = getLogger(["wirechat", "redis"]);
 
@@ -55,6 +74,40 @@ export const CLOSE_WAIT_MS = 1000;
 export const APPLY_WAIT_MS = 30_000;
 /** Pause before retrying outbox writes that failed while the link looked up. */
 const OUTBOX_RETRY_MS = 500;
+/** Variants tried for a member whose nick was taken while Redis had lost its data. */
+export const RESTORE_NICK_VARIANTS = 20;
+/** Event kinds that are never stored: they go out on the Pub/Sub channel. Any other kind enters the stream. */
+const EPHEMERAL: ReadonlySet<string> = new Set(["pm", "typing"]);
+
+/**
+ * Free-variant candidates for `nick`: `nick_2`, `nick_3`, … cut to the nick
+ * length limit.
+ *
+ * @example
+ * ```ts
+ * import { nickVariants } from "./bus.ts";
+ * if (nickVariants("alice", 2).join() !== "alice_2,alice_3") throw new Error();
+ * ```
+ */
+export function nickVariants(nick: string, count = RESTORE_NICK_VARIANTS): string[] {
+  const out: string[] = [];
+  for (let n = 2; out.length < count && n < count + 2; n++) {
+    const suffix = `_${n}`;
+    const v = [...nick].slice(0, MAX_NICK_LENGTH - suffix.length).join("") + suffix;
+    if (validateNick(v) === v) out.push(v);
+  }
+  return out;
+}
+
+/** What a node's restore after a Redis data loss did. */
+export interface RestoreReport {
+  /** Members renamed because their nick was taken meanwhile (peer ids on this node). */
+  renamed: { id: number; from: string; to: string }[];
+  /** Members dropped because no variant of their nick was free. */
+  dropped: { id: number; nick: string }[];
+  /** Messages this node re-seeded into the shared history (0 when another node did). */
+  seeded: number;
+}
 
 /** Options for {@linkcode createRedisBus}. */
 export interface RedisBusOptions {
@@ -75,8 +128,13 @@ export interface RedisBusOptions {
    * 15 s, and at least two thirds of the TTL so heartbeats keep it alive).
    */
   idleTimeoutMs?: number;
-  /** Told when the link is lost or restored after the first connection. */
-  onLinkChange?: (up: boolean) => void;
+  /**
+   * Told when the link is lost or restored after the first connection;
+   * `restored` is true when Redis had come back empty and this node restored it.
+   */
+  onLinkChange?: (up: boolean, restored: boolean) => void;
+  /** Told after this node restored its members following a Redis data loss. */
+  onRestored?: (report: RestoreReport) => void;
 }
 
 /** The Redis bus: a {@linkcode RoomBus} plus its link state. */
@@ -104,19 +162,78 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   let outboxTimer: ReturnType<typeof setTimeout> | undefined;
   let flushing: Promise<void> | undefined;
 
+  // What this node must be able to restore after a data loss, kept from the events it applied.
+  /** The room's data generation this node works in (see `scripts.ts`). */
+  let epoch = "";
+  /** This node's joined members as the room order has them: peer id → nick. */
+  const local = new Map<number, string>();
+  /** Nicks claimed by this node's peers (joined or joining): peer id → folded nick → nick. */
+  const claims = new Map<number, Map<string, string>>();
+  /** The newest public messages, as the replay ring has them. */
+  let ring: ChatMessage[] = [];
+  let replayLimit = 0;
+  let roomApply: ((event: RoomEvent) => void) | undefined;
+  let restoring: Promise<boolean> | undefined;
+
   const link = createRedisLink({
     url: options.url,
     commandTimeoutMs,
     retryMaxMs,
     idleTimeoutMs,
+    subscription: { channel: keys.channel, onMessage: received },
     onChange(up) {
-      if (up) {
-        void presence?.beat().catch(() => {});
-        void flushOutbox();
+      if (!up) {
+        if (!closing) options.onLinkChange?.(false, false);
+        return;
       }
-      if (!closing) options.onLinkChange?.(up);
+      // Check the epoch before saying the link is back: Redis may have come back empty.
+      void (async () => {
+        let restored = false;
+        try {
+          restored = (await presence?.beat()) ?? false;
+        } catch (err) {
+          log.debug("Heartbeat after reconnecting failed: {error}", { error: String(err) });
+        }
+        void flushOutbox();
+        if (!closing) options.onLinkChange?.(true, restored);
+      })();
     },
   });
+
+  /** Applies an event on this node, keeping the state a restore needs. */
+  function applyEvent(event: RoomEvent) {
+    if (event.member?.node === node) {
+      const id = event.member.id;
+      if (event.kind === "join") local.set(id, event.nick);
+      if (event.kind === "rename") local.set(id, event.to);
+      if (event.kind === "leave") {
+        local.delete(id);
+        claims.get(id)?.delete(nickKey(event.nick));
+      }
+    }
+    if (event.kind === "msg" && replayLimit > 0) {
+      ring.push(event.message);
+      if (ring.length > replayLimit) ring.splice(0, ring.length - replayLimit);
+    }
+    roomApply?.(event);
+  }
+
+  /** A message on the Pub/Sub channel: another node's ephemeral event, or a new-epoch announcement. */
+  function received(raw: string) {
+    let message: RoomEvent | { control: string; node?: string };
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      log.warn("Skipping an unreadable channel message");
+      return;
+    }
+    if ("control" in message) {
+      if (message.control === "epoch" && message.node !== node) void presence?.beat().catch(() => {});
+      return;
+    }
+    if (message.member?.node === node) return; // applied when it was published
+    applyEvent(message);
+  }
 
   /** Tracks a write so shutdown can wait for it. */
   function track<T>(p: Promise<T>): Promise<T> {
@@ -172,22 +289,118 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     return p;
   }
 
-  function publishArgs(event: RoomEvent): { keys: string[]; args: (string | number)[] } {
+  const isLost = (res: unknown) => res === "lost" || res === -1;
+
+  /**
+   * Runs a script built for the current epoch; when it answers that the epoch
+   * is lost, restores this node and runs it once more.
+   */
+  async function checked(build: () => [LuaScript, string[], (string | number)[]]): Promise<unknown> {
+    const res = await link.run(...build());
+    if (!isLost(res)) return res;
+    await restore();
+    const again = await link.run(...build());
+    if (isLost(again)) throw new Error("the room's epoch changed again while restoring");
+    return again;
+  }
+
+  /** Restores this node after a data loss (one at a time); true when the epoch had changed. */
+  function restore(): Promise<boolean> {
+    if (!restoring) {
+      restoring = restoreNow().finally(() => restoring = undefined);
+    }
+    return restoring;
+  }
+
+  async function restoreNow(): Promise<boolean> {
+    if (!reader) return false;
+    const members = [...local].map(([id, nick]) => {
+      const nicks = [nick, ...nickVariants(nick)];
+      return { id, nicks, keys: nicks.map(nickKey) };
+    });
+    const pendingClaims: { id: number; nick: string; key: string }[] = [];
+    for (const [id, held] of claims) {
+      const current = local.get(id);
+      for (const [key, nick] of held) {
+        if (current === undefined || nickKey(current) !== key) pendingClaims.push({ id, nick, key });
+      }
+    }
+    const candidate = crypto.randomUUID();
+    const res = await link.run(
+      RESTORE,
+      [keys.epoch, keys.restoring, keys.nodes, keys.alive, keys.members, keys.nicks, keys.history],
+      [
+        node,
+        ttlMs,
+        epoch,
+        candidate,
+        prefix,
+        EVENTS_STREAM_CAP,
+        historyCap,
+        JSON.stringify(members),
+        JSON.stringify(pendingClaims),
+        JSON.stringify(ring.map((m) => JSON.stringify(m))),
+      ],
+    ) as [string, string[]?, string[]?, number?];
+    if (res[0] === "same") return false;
+    const [next, renamedFlat = [], droppedFlat = [], seeded = 0] = res;
+    const report: RestoreReport = { renamed: [], dropped: [], seeded };
+    for (let i = 0; i + 2 < renamedFlat.length; i += 3) {
+      const id = Number(renamedFlat[i]);
+      report.renamed.push({ id, from: renamedFlat[i + 1], to: renamedFlat[i + 2] });
+      claims.set(id, new Map([[nickKey(renamedFlat[i + 2]), renamedFlat[i + 2]]]));
+    }
+    for (let i = 0; i + 1 < droppedFlat.length; i += 2) {
+      report.dropped.push({ id: Number(droppedFlat[i]), nick: droppedFlat[i + 1] });
+      claims.delete(Number(droppedFlat[i]));
+    }
+    epoch = next;
+    // Members hear what happened before the events of the new epoch (their renames) reach them.
+    if (!closing) options.onRestored?.(report);
+    // The events stream of the new epoch is read from its start; wake the blocked read at once.
+    reader.switchTo(keys.events(epoch), "0-0");
+    await link.call(["XADD", keys.wake, "MAXLEN", 1, "*", "w", 1]);
+    await link.call(["PEXPIRE", keys.wake, 10_000]);
+    if (next === candidate) {
+      // This node created the new epoch: the others check theirs now instead of at their next heartbeat.
+      await link.call(["PUBLISH", keys.channel, JSON.stringify({ control: "epoch", node })]);
+    }
+    log.warn(
+      "Redis had lost the room's data: node {node} restored {members} members ({renamed} renamed, {dropped} dropped), re-seeded {seeded} messages",
+      {
+        node,
+        members: local.size,
+        renamed: report.renamed.length,
+        dropped: report.dropped.length,
+        seeded,
+      },
+    );
+    return true;
+  }
+
+  function publishArgs(event: RoomEvent): [LuaScript, string[], (string | number)[]] {
     const member = event.member;
     let recorded = "";
     let message = "";
     let folded = "";
-    let nickKeyName = keys.events;
-    if (event.kind === "join") recorded = event.nick;
-    if (event.kind === "rename") recorded = event.to;
+    let nickKeyName = keys.epoch;
+    if (event.kind === "join") {
+      recorded = event.nick;
+      nickKeyName = keys.nick(nickKey(event.nick));
+    }
+    if (event.kind === "rename") {
+      recorded = event.to;
+      nickKeyName = keys.nick(nickKey(event.to));
+    }
     if (event.kind === "msg") message = JSON.stringify(event.message);
     if (event.kind === "leave") {
       folded = nickKey(event.nick);
       nickKeyName = keys.nick(folded);
     }
-    return {
-      keys: [keys.events, keys.history, keys.members, keys.nicks, nickKeyName],
-      args: [
+    return [
+      PUBLISH,
+      [keys.events(epoch), keys.history, keys.members, keys.nicks, nickKeyName, keys.epoch],
+      [
         JSON.stringify(event),
         event.kind,
         member.id,
@@ -197,26 +410,37 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         message,
         node,
         folded,
+        epoch,
+        keys.channel,
+        EPHEMERAL.has(event.kind) ? 1 : 0,
       ],
-    };
+    ];
   }
 
   function ownOnly(member: MemberRef) {
     if (member.node !== node) throw new Error(`redis bus: member of node ${member.node} used on node ${node}`);
   }
 
+  /** Refusals for what the publish script answered; undefined when the event went out. */
+  function refusalFor(res: unknown): ProtocolError | undefined {
+    if (res === "absent") return new ProtocolError("unavailable", "you are no longer in the room, please reconnect");
+    if (res === "nick") return new ProtocolError("nick_in_use");
+    return undefined;
+  }
+
   async function publishAndWait(event: RoomEvent): Promise<void> {
-    const { keys: k, args } = publishArgs(event);
-    let id: unknown;
+    let res: unknown;
     try {
-      id = await track(link.run(PUBLISH, k, args));
+      res = await track(checked(() => publishArgs(event)));
     } catch (err) {
       refuse(err);
     }
-    if (id === "absent") throw new ProtocolError("unavailable", "you are no longer in the room, please reconnect");
-    if (typeof id !== "string" || id === "gone" || !reader) return;
+    const refusal = refusalFor(res);
+    if (refusal) throw refusal;
+    if (res === "sent") return applyEvent(event);
+    if (typeof res !== "string" || res === "gone" || !reader) return;
     try {
-      await reader.applied(id, APPLY_WAIT_MS);
+      await reader.applied(res, APPLY_WAIT_MS);
     } catch (err) {
       refuse(err);
     }
@@ -229,6 +453,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     },
     async start(apply, historyLimit) {
       historyCap = Math.max(MIN_HISTORY_CAP, historyLimit);
+      replayLimit = Math.max(0, historyLimit);
       const timeout = options.startTimeoutMs ?? DEFAULT_REDIS_START_TIMEOUT_MS;
       try {
         await link.ready(AbortSignal.timeout(timeout));
@@ -236,6 +461,12 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         await link.close();
         throw new Error(`Redis at ${redact(options.url)} is unreachable (waited ${timeout} ms)`);
       }
+      const [historyEntries, current, lastEventId] = await link.run(
+        SNAPSHOT,
+        [keys.history, keys.epoch],
+        [replayLimit, crypto.randomUUID(), prefix],
+      ) as [[string, string[]][], string, string];
+      epoch = current;
       presence = startPresence({
         link,
         node,
@@ -244,13 +475,9 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         ttlMs,
         graceMs: 2 * retryMaxMs,
         eventsCap: EVENTS_STREAM_CAP,
+        epoch: () => epoch,
+        onLost: restore,
       });
-      await presence.beat();
-      const [historyEntries, lastEventId] = await link.run(
-        SNAPSHOT,
-        [keys.history, keys.events],
-        [Math.max(0, historyLimit)],
-      ) as [[string, string[]][], string];
       const history: ChatMessage[] = [];
       for (const [, fields] of historyEntries.reverse()) {
         try {
@@ -259,24 +486,46 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
           log.warn("Skipping an unreadable history entry");
         }
       }
+      ring = history.slice(-replayLimit);
+      roomApply = apply;
       const blockMs = Math.min(READ_BLOCK_MS, Math.floor(idleTimeoutMs / 2));
-      reader = startStreamReader(link, keys.events, lastEventId, apply, blockMs);
+      reader = startStreamReader(link, keys.events(epoch), lastEventId, applyEvent, blockMs, keys.wake);
+      await presence.beat();
       log.info("Node {node} joined the shared room ({count} messages of history)", { node, count: history.length });
-      return historyLimit > 0 ? history.slice(-historyLimit) : [];
+      return replayLimit > 0 ? [...ring] : [];
     },
     async claimNick(nick, member) {
       ownOnly(member);
       const key = nickKey(nick);
       const owner = JSON.stringify({ nick, node, id: member.id });
+      let res: unknown;
       try {
-        return await track(link.run(CLAIM_NICK, [keys.nick(key), keys.nicks], [owner, node, member.id, key])) === 1;
+        res = await track(checked(() => [
+          CLAIM_NICK,
+          [keys.nick(key), keys.nicks, keys.epoch, keys.restoring],
+          [owner, node, member.id, key, epoch],
+        ]));
       } catch (err) {
         refuse(err);
       }
+      if (res === -2) {
+        throw new ProtocolError(
+          "unavailable",
+          "the chat backend lost its data and is restoring sessions, try again shortly",
+        );
+      }
+      if (res !== 1) return false;
+      const held = claims.get(member.id) ?? new Map<string, string>();
+      held.set(key, nick);
+      claims.set(member.id, held);
+      return true;
     },
     releaseNick(nick, member) {
       ownOnly(member);
       const key = nickKey(nick);
+      const held = claims.get(member.id);
+      held?.delete(key);
+      if (held?.size === 0) claims.delete(member.id);
       return mustHappen(
         `release ${nick}`,
         () => link.run(RELEASE_NICK, [keys.nick(key), keys.nicks], [node, member.id, key]),
@@ -293,7 +542,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     },
     async nicks() {
       try {
-        return await track(link.run(ALL_NICKS, [keys.nodes], [prefix])) as string[];
+        return await track(checked(() => [ALL_NICKS, [keys.nodes, keys.epoch], [prefix, epoch]])) as string[];
       } catch (err) {
         refuse(err);
       }
@@ -301,12 +550,15 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     publish(event) {
       ownOnly(event.member);
       if (event.kind === "leave") {
-        const { keys: k, args } = publishArgs(event);
-        return mustHappen(`leave of ${event.nick}`, () => link.run(PUBLISH, k, args));
+        return mustHappen(`leave of ${event.nick}`, async () => {
+          const res = await checked(() => publishArgs(event));
+          if (isLost(res)) throw new Error("epoch lost");
+        });
       }
       if (event.kind === "typing") {
-        const { keys: k, args } = publishArgs(event);
-        return track(link.run(PUBLISH, k, args)).then(() => {}, () => {});
+        return track(checked(() => publishArgs(event))).then((res) => {
+          if (res === "sent") applyEvent(event);
+        }, () => {});
       }
       if (!link.up) return Promise.reject(unavailable());
       return publishAndWait(event);

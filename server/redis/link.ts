@@ -1,8 +1,9 @@
 /**
- * The link to Redis: two connections of the official client (`@redis/client`,
- * the core of node-redis), one for commands and one for the blocking stream
- * reader, each reconnecting by itself, and one up/down state derived from
- * both. While the link is down nothing is queued: commands fail at once, so
+ * The link to Redis: three connections of the official client
+ * (`@redis/client`, the core of node-redis), one for commands, one for the
+ * blocking stream reader and one subscribed to the room's Pub/Sub channel
+ * (private messages and typing, which are never stored), each reconnecting
+ * (and re-subscribing) by itself, and one up/down state derived from all. While the link is down nothing is queued: commands fail at once, so
  * the room refuses messages instead of losing them silently. Commands are
  * sent raw (`sendCommand`), scripts by `EVALSHA` with an `EVAL` fallback.
  *
@@ -44,6 +45,8 @@ export interface RedisLinkOptions {
   idleTimeoutMs?: number;
   /** Told when the link goes down or comes back (not for the first connect). */
   onChange?: (up: boolean) => void;
+  /** The Pub/Sub channel to subscribe to, and what to do with each message. */
+  subscription?: { channel: string; onMessage: (message: string) => void };
 }
 
 /** One Redis argument. */
@@ -51,7 +54,7 @@ export type RedisArg = string | number;
 
 /** The two connections and their combined state. */
 export interface RedisLink {
-  /** True while both connections are ready. */
+  /** True while every connection is ready (and subscribed). */
   readonly up: boolean;
   /** Milliseconds since the link last came up (0 while down), on the monotonic clock. */
   upForMs(): number;
@@ -76,19 +79,22 @@ export function unavailable(): ProtocolError {
 export function createRedisLink(options: RedisLinkOptions): RedisLink {
   const retryMax = options.retryMaxMs ?? DEFAULT_REDIS_RETRY_MAX_MS;
   const commandTimeout = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
-  const make = (name: string) =>
+  const make = (name: string, idle: boolean) =>
     createClient({
       url: options.url,
       name,
       disableOfflineQueue: true,
       socket: {
         connectTimeout: CONNECT_TIMEOUT_MS,
-        socketTimeout: options.idleTimeoutMs ?? DEFAULT_REDIS_IDLE_TIMEOUT_MS,
+        // The subscriber is silent while nobody sends a PM: no idle timeout (the other two detect a hung Redis).
+        socketTimeout: idle ? options.idleTimeoutMs ?? DEFAULT_REDIS_IDLE_TIMEOUT_MS : undefined,
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), retryMax),
       },
     });
-  const cmd = make("wirechat-cmd");
-  const reader = make("wirechat-reader");
+  const cmd = make("wirechat-cmd", true);
+  const reader = make("wirechat-reader", true);
+  const sub = options.subscription ? make("wirechat-sub", false) : undefined;
+  let subscribed = !sub;
   const shas = new Map<string, string>();
 
   let up = false;
@@ -98,7 +104,7 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
   const waiters = new Set<() => void>();
 
   function update() {
-    const now = !closing && cmd.isReady && reader.isReady;
+    const now = !closing && cmd.isReady && reader.isReady && (!sub || (subscribed && sub.isReady));
     if (now === up) return;
     up = now;
     upSince = now ? performance.now() : 0;
@@ -119,7 +125,8 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
   }
 
   let lastError = "";
-  for (const c of [cmd, reader]) {
+  const clients = sub ? [cmd, reader, sub] : [cmd, reader];
+  for (const c of clients) {
     c.on("ready", update);
     c.on("reconnecting", update);
     c.on("end", update);
@@ -130,6 +137,21 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
       log.warn("Redis connection error: {error}", { error: err.message });
     });
     c.connect().catch((err: Error) => log.error("Redis connection gave up: {error}", { error: err.message }));
+  }
+  if (sub && options.subscription) {
+    const { channel, onMessage } = options.subscription;
+    // Subscribed once: the client subscribes again by itself on every reconnection, before it is ready.
+    const subscribeOnce = () => {
+      sub.off("ready", subscribeOnce);
+      sub.subscribe(channel, (message: string) => onMessage(message)).then(() => {
+        subscribed = true;
+        update();
+      }, (err: Error) => {
+        log.warn("Redis subscribe failed: {error}", { error: err.message });
+        sub.on("ready", subscribeOnce);
+      });
+    };
+    sub.on("ready", subscribeOnce);
   }
 
   function bounded<T>(p: Promise<T>): Promise<T> {
@@ -186,7 +208,7 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
     close() {
       closing = true;
       update();
-      for (const c of [cmd, reader]) {
+      for (const c of clients) {
         try {
           c.destroy();
         } catch { /* already closed */ }

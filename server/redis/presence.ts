@@ -35,12 +35,19 @@ export interface PresenceOptions {
   graceMs: number;
   /** Cap of the events stream (for the leave events a reap appends). */
   eventsCap: number;
+  /** The room's data epoch this node works in. */
+  epoch: () => string;
+  /** Called when the epoch in Redis differs (Redis lost its data); true when the node restored itself. */
+  onLost: () => Promise<boolean>;
 }
 
 /** The running heartbeat/reaper. */
 export interface Presence {
-  /** One heartbeat now (also registers the node). */
-  beat(): Promise<void>;
+  /**
+   * One heartbeat now (also registers the node); when Redis lost its data,
+   * restores the node instead and resolves to true.
+   */
+  beat(): Promise<boolean>;
   /** Stops the timer and unregisters the node, announcing any member still present as gone. */
   stop(): Promise<void>;
 }
@@ -52,17 +59,24 @@ export function startPresence(options: PresenceOptions): Presence {
   let registered = false;
   let running: Promise<void> | undefined;
 
-  async function beat() {
-    const added = await link.run(HEARTBEAT, [keys.alive, keys.nodes], [ttlMs, node]);
+  async function beat(): Promise<boolean> {
+    const added = await link.run(HEARTBEAT, [keys.alive, keys.nodes, keys.epoch], [ttlMs, node, options.epoch()]);
+    if (added === -1) return await options.onLost();
     if (added === 1 && registered) {
       log.warn("Node {node} had been declared dead by another node; its members were announced as gone", { node });
     }
     registered = true;
+    return false;
   }
 
   async function reap() {
     if (link.upForMs() < ttlMs + options.graceMs) return;
-    const dead = await link.run(REAP, [keys.nodes, keys.events], [options.prefix, options.eventsCap, node, "others"]);
+    const epoch = options.epoch();
+    const dead = await link.run(
+      REAP,
+      [keys.nodes, keys.events(epoch), keys.epoch],
+      [options.prefix, options.eventsCap, node, "others", epoch],
+    );
     for (const n of dead as string[]) log.warn("Node {dead} stopped heartbeating; its members left", { dead: n });
   }
 
@@ -88,7 +102,12 @@ export function startPresence(options: PresenceOptions): Presence {
       if (!link.up) return;
       try {
         await link.call(["DEL", keys.alive]);
-        await link.run(REAP, [keys.nodes, keys.events], [options.prefix, options.eventsCap, node, "self"]);
+        const epoch = options.epoch();
+        await link.run(
+          REAP,
+          [keys.nodes, keys.events(epoch), keys.epoch],
+          [options.prefix, options.eventsCap, node, "self", epoch],
+        );
       } catch (err) {
         log.debug("Could not unregister node: {error}", { error: String(err) });
       }

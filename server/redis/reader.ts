@@ -5,6 +5,11 @@
  * this node (so a `NICK` reply comes after the member is in the room, as
  * with the local bus).
  *
+ * The reader can be moved to another stream (`switchTo`: the room's data
+ * was lost and the events stream of the new epoch starts afresh); each read
+ * also watches the node's wake stream, so a blocked read is interrupted at
+ * once by an entry there instead of waiting out its block.
+ *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -44,24 +49,34 @@ export interface StreamReader {
   applied(id: string, timeoutMs: number): Promise<void>;
   /** The id of the last applied entry. */
   readonly lastId: string;
+  /**
+   * Reads `key` from `fromId` on; events still awaited on the old stream
+   * are lost with it (their waiters reject). Add an entry to the wake
+   * stream afterwards to interrupt a blocked read.
+   */
+  switchTo(key: string, fromId: string): void;
   /** Stops the loop; call it before closing the link, which interrupts a blocked read. */
   stop(): Promise<void>;
 }
 
 type Entry = [id: string, fields: string[]];
 
-/** Starts reading `key` after `fromId`; one read blocks at most `blockMs`. */
+/**
+ * Starts reading `key` after `fromId`; one read blocks at most `blockMs`.
+ * `wakeKey` is a stream whose new entries only interrupt the read.
+ */
 export function startStreamReader(
   link: RedisLink,
   key: string,
   fromId: string,
   apply: (event: RoomEvent) => void,
   blockMs: number = READ_BLOCK_MS,
+  wakeKey?: string,
 ): StreamReader {
   let lastId = fromId;
   let stopped = false;
   const stopSignal = new AbortController();
-  const waiters = new Set<{ id: string; resolve: () => void }>();
+  const waiters = new Set<{ id: string; resolve: () => void; reject: (err: Error) => void }>();
 
   function deliver(entries: Entry[]) {
     for (const [id, fields] of entries) {
@@ -85,10 +100,13 @@ export function startStreamReader(
     while (!stopped) {
       try {
         if (!link.up) await link.ready(stopSignal.signal);
-        const res = await link.read(["XREAD", "COUNT", READ_BATCH, "BLOCK", blockMs, "STREAMS", key, lastId]) as
+        const reading = key;
+        const streams = wakeKey ? [reading, wakeKey, lastId, "$"] : [reading, lastId];
+        const res = await link.read(["XREAD", "COUNT", READ_BATCH, "BLOCK", blockMs, "STREAMS", ...streams]) as
           | [string, Entry[]][]
           | null;
-        if (res) { for (const [, entries] of res) deliver(entries); }
+        // A result from a stream the reader has since left belongs to the lost data.
+        if (res && reading === key) { for (const [name, entries] of res) if (name === key) deliver(entries); }
       } catch (err) {
         if (stopped) break;
         log.debug("Stream read interrupted: {error}", { error: String(err) });
@@ -112,12 +130,22 @@ export function startStreamReader(
             clearTimeout(timer);
             resolve();
           },
+          reject: (err: Error) => {
+            clearTimeout(timer);
+            reject(err);
+          },
         };
         waiters.add(w);
       });
     },
     get lastId() {
       return lastId;
+    },
+    switchTo(newKey, newFromId) {
+      key = newKey;
+      lastId = newFromId;
+      for (const w of waiters) w.reject(new Error("the event was lost with the room's data"));
+      waiters.clear();
     },
     async stop() {
       stopped = true;

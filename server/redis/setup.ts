@@ -2,7 +2,9 @@
  * Wires the Redis bus into a server when `--redis` is given: loads the
  * client only then (without the flag Redis is never loaded nor contacted),
  * registers the `wirechat_redis_up` gauge and tells joined members when the
- * link is lost and when it is back.
+ * link is lost, when it is back, and when Redis had lost its data and their
+ * session was restored (or, where a nick was taken meanwhile, renamed or
+ * dropped).
  *
  * @module
  */
@@ -57,27 +59,59 @@ export async function probeRedis(url: string, source = "--redis"): Promise<void>
 export const REDIS_LOST_NOTICE = "Chat backend unreachable: messages are refused until it is back (reconnecting)";
 /** The notice members get when the link is back. */
 export const REDIS_BACK_NOTICE = "Chat backend reconnected: messages are accepted again";
+/** The notice members get when Redis came back empty (flushed, or restarted without persistence). */
+export const REDIS_RESTORED_NOTICE =
+  "Chat backend (Redis) lost its data: your session was restored and messages are accepted again";
+
+/** The notice a member gets when its nick was taken while Redis had lost its data. */
+export function renamedNotice(from: string, to: string): string {
+  return `Chat backend (Redis) lost its data and someone else took the nick ${from} meanwhile: you are now ${to}`;
+}
+
+/** The notice a member gets when no variant of its nick was free after a data loss. */
+export function droppedNotice(nick: string): string {
+  return `Chat backend (Redis) lost its data and someone else took the nick ${nick} meanwhile: please reconnect`;
+}
+
+/** Sends notices to this node's members. */
+export interface Notifier {
+  /** To every joined member. */
+  all(text: string): void;
+  /** To the member with peer id `id`. */
+  one(id: number, text: string): void;
+}
 
 /**
  * Creates the Redis bus for `config.redis` (which must be set); `notify`
- * sends a `SYS` notice to this node's joined members.
+ * sends `SYS` notices to this node's joined members.
  */
 export async function createRedisBusFor(
   config: ServerConfig,
   metrics: Metrics,
-  notify: (text: string) => void,
+  notify: Notifier,
 ): Promise<RoomBus> {
   if (!config.redis) throw new Error("createRedisBusFor: config.redis is not set");
   await probeRedis(config.redis);
   const { createRedisBus } = await import("./bus.ts");
   metrics.describe("wirechat_redis_link_lost_total", "Times this node lost its Redis link");
+  metrics.describe(
+    "wirechat_redis_data_lost_total",
+    "Times this node found Redis had lost the room's data and restored it",
+  );
   const bus = createRedisBus({
     url: config.redis,
     nodeTtlMs: config.redisNodeTtl,
     prefix: config.redisPrefix,
-    onLinkChange(up) {
+    onLinkChange(up, restored) {
       if (!up) metrics.inc("wirechat_redis_link_lost_total");
-      notify(up ? REDIS_BACK_NOTICE : REDIS_LOST_NOTICE);
+      // After a data loss the restore has told everyone already, in its own words.
+      if (!restored) notify.all(up ? REDIS_BACK_NOTICE : REDIS_LOST_NOTICE);
+    },
+    onRestored(report) {
+      metrics.inc("wirechat_redis_data_lost_total");
+      for (const { id, from, to } of report.renamed) notify.one(id, renamedNotice(from, to));
+      for (const { id, nick } of report.dropped) notify.one(id, droppedNotice(nick));
+      notify.all(REDIS_RESTORED_NOTICE);
     },
   });
   metrics.gauge("wirechat_redis_up", "1 while this node's Redis link is up, else 0", () => bus.up ? 1 : 0);

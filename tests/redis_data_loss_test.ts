@@ -1,0 +1,168 @@
+/**
+ * Redis loses the room's data (FLUSHALL, a restart without persistence)
+ * while members are connected: every node restores its members and their
+ * nicks, lines are accepted again, no nick is ever held twice, replay is the
+ * same everywhere, and the notices say what happened. One redis-server
+ * (without persistence) serves every step.
+ */
+import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE, REDIS_RESTORED_NOTICE, renamedNotice } from "../server/redis/setup.ts";
+import { connect, join, startTestServer, type TestClient, type TestServer } from "./helpers.ts";
+import { startRedis, type TestRedis } from "./redis_helpers.ts";
+
+/** Short heartbeat TTL so the nodes check Redis often. */
+const TTL_MS = 1500;
+
+function assertEquals<T>(actual: T, expected: T, what = "value") {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+/** The replay a new member of `url` gets, as MSG lines. */
+async function replayOf(url: string, nick: string): Promise<string[]> {
+  await using c = await join(url, nick);
+  await c.expect(/^SYS Replay start/);
+  const out: string[] = [];
+  for (let line = await c.next(); line !== "SYS Replay end"; line = await c.next()) out.push(line);
+  return out;
+}
+
+/** A second `nick` is refused (while its holder is connected) and the refused socket is closed. */
+async function refusedWhileHeld(url: string, nick: string) {
+  await using dup = await connect(url);
+  await dup.until("SYS Send: NICK <name>");
+  dup.send(`NICK ${nick}`);
+  await dup.expect(/^ERR (Nickname already in use|Service unavailable: .+)$/);
+  await dup.closed;
+}
+
+/** Two nodes, alice on the first, bob and carol on the second, three messages seen by all. */
+async function room(redis: TestRedis, prefix: string) {
+  const shared = { redis: redis.url, redisNodeTtl: TTL_MS, redisPrefix: prefix };
+  const a = await startTestServer(shared);
+  const b = await startTestServer(shared);
+  const alice = await join(a.url, "alice");
+  const bob = await join(b.url, "bob");
+  const carol = await join(b.url, "carol");
+  await alice.until("SYS carol joined the chat!");
+  const sent: string[] = [];
+  for (const text of ["one", "two", "three"]) {
+    alice.send(`MSG ${text}`);
+    sent.push(await alice.until(/^MSG /));
+  }
+  await carol.until(sent[2]);
+  return { shared, a, b, alice, bob, carol, sent };
+}
+
+/** Waits until the nodes' restoring window (new nicks refused) is over. */
+async function restoringOver(redis: TestRedis, prefix: string) {
+  const signal = AbortSignal.timeout(TTL_MS + 5000);
+  while (await redis.cli(["EXISTS", `${prefix}restoring`]) !== "0") {
+    if (signal.aborted) throw new Error("the restoring window did not end");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What must hold once both nodes restored: WHO, lines, nick uniqueness, one replay everywhere. */
+async function assertRestored(
+  redis: TestRedis,
+  prefix: string,
+  r: { shared: object; a: TestServer; b: TestServer; alice: TestClient; bob: TestClient; sent: string[] },
+) {
+  const { a, b, alice, bob } = r;
+  for (const c of [alice, bob]) {
+    c.send("WHO");
+    await c.until("SYS Online (3): alice, bob, carol");
+  }
+  // The nick is held again in Redis, by alice's node: a second alice is refused on either node.
+  const owner = JSON.parse(await redis.cli(["GET", `${prefix}nick:alice`])) as { node: string; id: number };
+  const held = await redis.cli(["HGET", `${prefix}members:${owner.node}`, String(owner.id)]);
+  assertEquals(held, "alice", "alice's nick is held by the member alice");
+  await refusedWhileHeld(b.url, "Alice");
+  await refusedWhileHeld(a.url, "alice");
+  await restoringOver(redis, prefix);
+  await refusedWhileHeld(b.url, "ALICE");
+
+  alice.send("MSG after");
+  const after = await alice.until(/^MSG \[[^\]]+\] alice: after$/);
+  await bob.until(after);
+  bob.send("MSG reply");
+  const reply = await bob.until(/^MSG \[[^\]]+\] bob: reply$/);
+  await alice.until(reply);
+
+  const expected = [...r.sent, after, reply];
+  assertEquals(await replayOf(a.url, "late1"), expected, "replay on the first node");
+  assertEquals(await replayOf(b.url, "late2"), expected, "replay on the second node");
+  // A node started afterwards replays the history the first restoring node re-seeded: once.
+  await using c = await startTestServer(r.shared);
+  assertEquals(await replayOf(c.url, "late3"), expected, "replay on a node started after the loss");
+  for (const line of [...alice.lines, ...bob.lines]) {
+    if (line.startsWith("ERR")) throw new Error(`a member got ${line}`);
+  }
+}
+
+async function closeRoom(r: Awaited<ReturnType<typeof room>>) {
+  for (const c of [r.alice, r.bob, r.carol]) await c.close();
+  await r.a.server.shutdown();
+  await r.b.server.shutdown();
+  for (const s of [r.a, r.b]) await Deno.remove(s.logDir, { recursive: true }).catch(() => {});
+}
+
+Deno.test("Redis loses its data: every node restores its members, nicks, lines and replay", async (t) => {
+  await using redis = await startRedis({ persist: false });
+
+  await t.step("FLUSHALL", async () => {
+    const prefix = "flush:";
+    const r = await room(redis, prefix);
+    try {
+      await redis.cli(["FLUSHALL"]);
+      // Straight after the loss, before any node noticed: a second alice is still refused.
+      await refusedWhileHeld(r.b.url, "alice");
+      await r.alice.until(`SYS ${REDIS_RESTORED_NOTICE}`);
+      await r.bob.until(`SYS ${REDIS_RESTORED_NOTICE}`);
+      await assertRestored(redis, prefix, r);
+      const wrong = [REDIS_LOST_NOTICE, REDIS_BACK_NOTICE].map((n) => `SYS ${n}`);
+      assertEquals(r.alice.lines.filter((l) => wrong.includes(l)), [], "no link notices for a flush");
+    } finally {
+      await closeRoom(r);
+    }
+  });
+
+  await t.step("restart without persistence", async () => {
+    const prefix = "restart:";
+    const r = await room(redis, prefix);
+    try {
+      await redis.stop();
+      await r.alice.until(`SYS ${REDIS_LOST_NOTICE}`);
+      await r.bob.until(`SYS ${REDIS_LOST_NOTICE}`);
+      await redis.start();
+      await r.alice.until(`SYS ${REDIS_RESTORED_NOTICE}`);
+      await r.bob.until(`SYS ${REDIS_RESTORED_NOTICE}`);
+      await assertRestored(redis, prefix, r);
+      const back = `SYS ${REDIS_BACK_NOTICE}`;
+      assertEquals(r.alice.lines.filter((l) => l === back), [], "no plain 'reconnected' notice after a loss");
+    } finally {
+      await closeRoom(r);
+    }
+  });
+
+  await t.step("a nick taken meanwhile: its member is told and renamed, no nick held twice", async () => {
+    const prefix = "taken:";
+    const r = await room(redis, prefix);
+    try {
+      // In one step: the data is gone and someone else holds "alice".
+      const other = JSON.stringify({ nick: "Alice", node: "elsewhere", id: 1 });
+      await redis.cli([], `MULTI\nFLUSHALL\nSET ${prefix}nick:alice ${JSON.stringify(other)}\nEXEC\n`);
+      await r.alice.until(`SYS ${renamedNotice("alice", "alice_2")}`);
+      await r.alice.until("SYS alice is now known as alice_2");
+      await r.bob.until("SYS alice is now known as alice_2");
+      r.alice.send("MSG renamed");
+      await r.bob.until(/^MSG \[[^\]]+\] alice_2: renamed$/);
+      r.bob.send("WHO");
+      await r.bob.until("SYS Online (3): alice_2, bob, carol");
+      assertEquals(JSON.parse(await redis.cli(["GET", `${prefix}nick:alice`])).node, "elsewhere", "other owner kept");
+    } finally {
+      await closeRoom(r);
+    }
+  });
+});
