@@ -15,7 +15,8 @@ import {
   DEFAULT_MAX_CLIENTS_PER_ADDRESS,
   DEFAULT_REGISTRATION_TIMEOUT,
 } from "../core/limits.ts";
-import { addressList, nonEmpty, type OptionCheck, originList, redisUrl } from "./option_checks.ts";
+import { addressList, hostList, nonEmpty, type OptionCheck, originList, peerList, redisUrl } from "./option_checks.ts";
+import { DEFAULT_METRICS_PEERS } from "./metrics_access.ts";
 import { DEFAULT_ALLOWED_HOSTS } from "../transports/allowed_hosts.ts";
 
 /** Default outbound bound per client, in bytes of unsent output. */
@@ -43,6 +44,9 @@ export interface ServerConfig {
   registrationTimeout: number;
   allowedOrigins: string;
   allowedHosts: string;
+  metricsPeers: string;
+  metricsToken: string | undefined;
+  metricsTokenFile: string | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   redis: string | undefined;
@@ -61,6 +65,8 @@ interface OptionSpec {
   max?: number;
   /** For text options: what a valid value looks like (a bad one is a usage error). */
   check?: OptionCheck;
+  /** Read from the environment only, never a flag (a secret: a command line is visible to every local user). */
+  envOnly?: boolean;
   help: string;
 }
 
@@ -201,8 +207,35 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: "allowedHosts",
     kind: "string",
     default: DEFAULT_ALLOWED_HOSTS,
+    check: hostList,
     help:
       "comma-separated extra Host names served (DNS-rebinding guard), or * for any; always served: the listening address, localhost, 127.0.0.1, [::1] and, on 0.0.0.0/::, this machine's addresses and hostname",
+  },
+  {
+    flag: "metrics-peers",
+    key: "metricsPeers",
+    kind: "string",
+    default: DEFAULT_METRICS_PEERS,
+    check: peerList,
+    help:
+      "comma-separated peer addresses that may read /metrics and the /healthz counts without a token (loopback = any loopback address; empty = token only)",
+  },
+  {
+    flag: "metrics-token",
+    key: "metricsToken",
+    kind: "string",
+    default: undefined,
+    envOnly: true,
+    check: nonEmpty,
+    help: "bearer token that opens /metrics and the /healthz counts to any peer (Authorization: Bearer <token>)",
+  },
+  {
+    flag: "metrics-token-file",
+    key: "metricsTokenFile",
+    kind: "string",
+    default: undefined,
+    check: nonEmpty,
+    help: "file whose first line is the /metrics bearer token (instead of WIRECHAT_METRICS_TOKEN)",
   },
   {
     flag: "tls-cert",
@@ -257,11 +290,11 @@ export const SERVER_ENV_VARS: readonly string[] = SERVER_OPTIONS.map((o) => envN
 
 /** Usage text for `--help` and usage errors. */
 export function serverUsage(): string {
-  const width = Math.max(...SERVER_OPTIONS.map((o) => o.flag.length)) + 2;
-  const rows = SERVER_OPTIONS.map((o) => {
-    const def = o.default === undefined ? "off" : String(o.default);
-    return `  ${`--${o.flag}`.padEnd(width)} ${o.help} [${def}] (${envName(o.flag)})`;
-  });
+  const flags = SERVER_OPTIONS.filter((o) => !o.envOnly);
+  const width = Math.max(...flags.map((o) => o.flag.length)) + 2;
+  const def = (o: OptionSpec) => o.default === undefined ? "off" : String(o.default);
+  const rows = flags.map((o) => `  ${`--${o.flag}`.padEnd(width)} ${o.help} [${def(o)}] (${envName(o.flag)})`);
+  const envOnly = SERVER_OPTIONS.filter((o) => o.envOnly).map((o) => `  ${envName(o.flag)}  ${o.help} [${def(o)}]`);
   return [
     "Usage: wirechat serve [options]",
     "",
@@ -269,6 +302,9 @@ export function serverUsage(): string {
     ...rows,
     `  ${"--help".padEnd(width)} show this help`,
     `  ${"--version".padEnd(width)} print the version`,
+    "",
+    "Environment only (secrets: never on a command line, which every local user can read):",
+    ...envOnly,
   ].join("\n");
 }
 
@@ -331,6 +367,7 @@ function closestFlag(name: string): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   for (const o of SERVER_OPTIONS) {
+    if (o.envOnly) continue;
     const d = distance(name, o.flag);
     if (d < bestD) [best, bestD] = [o.flag, d];
   }
@@ -365,6 +402,14 @@ function readFlags(args: string[]): { values: Map<string, string>; help: boolean
     }
     const eq = arg.indexOf("=");
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+    const secret = SERVER_OPTIONS.find((o) => o.flag === name && o.envOnly);
+    if (secret) {
+      throw new UsageError(
+        `--${name} is not a flag: a command line is visible to every local user; set ${
+          envName(name)
+        } or use --${name}-file.`,
+      );
+    }
     if (!SERVER_OPTIONS.some((o) => o.flag === name)) {
       const near = closestFlag(name);
       throw new UsageError(
@@ -422,6 +467,11 @@ export function parseServerArgs(
       c.tlsCert !== undefined
         ? `${source.tlsCert} needs --tls-key too (the PEM private key file for that certificate).`
         : `${source.tlsKey} needs --tls-cert too (the PEM certificate chain file for that key).`,
+    );
+  }
+  if (c.metricsToken !== undefined && c.metricsTokenFile !== undefined) {
+    throw new UsageError(
+      `${source.metricsTokenFile} and ${envName("metrics-token")} are both set: give the /metrics token one way.`,
     );
   }
   const ports = [["port", c.port], ["tcp-port", c.tcpPort], ["riftchat-port", c.riftchatPort]] as const;

@@ -7,6 +7,9 @@
  * @module
  */
 
+import { hostnameOf } from "../transports/allowed_hosts.ts";
+import { LOOPBACK_PEERS } from "./metrics_access.ts";
+
 /** What a text option must look like: undefined when `value` is fine, else the expectation. */
 export type OptionCheck = (value: string) => string | undefined;
 
@@ -74,6 +77,28 @@ export const addressList: OptionCheck = (v) => {
   for (const item of v.split(",").map((s) => s.trim()).filter(Boolean)) {
     if (!isIpLiteral(item)) {
       return `IP addresses such as 127.0.0.1,::1 (comma-separated, no host names); ${JSON.stringify(item)} is not one`;
+    }
+  }
+  return undefined;
+};
+
+/** Comma-separated host names or addresses (a port is allowed and ignored), or `*`. */
+export const hostList: OptionCheck = (v) => {
+  for (const item of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    if (item !== "*" && hostnameOf(item) === undefined) {
+      return `host names such as chat.example.org,10.0.0.5 (comma-separated) or *; ${JSON.stringify(item)} is not one`;
+    }
+  }
+  return undefined;
+};
+
+/** Comma-separated IP addresses or the word `loopback`; empty means none. */
+export const peerList: OptionCheck = (v) => {
+  for (const item of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+    if (item !== LOOPBACK_PEERS && !isIpLiteral(item)) {
+      return `loopback and/or IP addresses such as 10.0.0.7 (comma-separated, no host names); ${
+        JSON.stringify(item)
+      } is not one`;
     }
   }
   return undefined;
