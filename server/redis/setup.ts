@@ -55,6 +55,16 @@ export async function probeRedis(url: string, source = "--redis"): Promise<void>
   }
 }
 
+/** The metrics a node adds with `--redis` (the generated metrics table in docs/OPERATIONS.md lists them). */
+export const REDIS_METRICS = {
+  wirechat_redis_up: { kind: "gauge", help: "1 while this node's Redis link is up, else 0" },
+  wirechat_redis_link_lost_total: { kind: "counter", help: "Times this node lost its Redis link" },
+  wirechat_redis_data_lost_total: {
+    kind: "counter",
+    help: "Times this node found Redis had lost the room's data and restored it",
+  },
+} as const;
+
 /** The notice members get when this node loses Redis. */
 export const REDIS_LOST_NOTICE = "Chat backend unreachable: messages are refused until it is back (reconnecting)";
 /** The notice members get when the link is back. */
@@ -93,11 +103,7 @@ export async function createRedisBusFor(
   if (!config.redis) throw new Error("createRedisBusFor: config.redis is not set");
   await probeRedis(config.redis);
   const { createRedisBus } = await import("./bus.ts");
-  metrics.describe("wirechat_redis_link_lost_total", "Times this node lost its Redis link");
-  metrics.describe(
-    "wirechat_redis_data_lost_total",
-    "Times this node found Redis had lost the room's data and restored it",
-  );
+  for (const [name, m] of Object.entries(REDIS_METRICS)) if (m.kind === "counter") metrics.describe(name, m.help);
   const bus = createRedisBus({
     url: config.redis,
     nodeTtlMs: config.redisNodeTtl,
@@ -114,6 +120,6 @@ export async function createRedisBusFor(
       notify.all(REDIS_RESTORED_NOTICE);
     },
   });
-  metrics.gauge("wirechat_redis_up", "1 while this node's Redis link is up, else 0", () => bus.up ? 1 : 0);
+  metrics.gauge("wirechat_redis_up", REDIS_METRICS.wirechat_redis_up.help, () => bus.up ? 1 : 0);
   return bus;
 }
