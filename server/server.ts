@@ -16,6 +16,7 @@ import { createFileStore } from "./core/message_log.ts";
 import { createMetrics, type Metrics } from "./ops/metrics.ts";
 import { describeServerMetrics } from "./ops/metrics_catalog.ts";
 import { createOutboundScheduler } from "./core/outbound.ts";
+import { createLogGate } from "./redis/log_gate.ts";
 import { createRedisBusFor } from "./redis/setup.ts";
 import { createRoom } from "./core/room.ts";
 import { riftFraming } from "./transports/riftchat.ts";
@@ -60,13 +61,25 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   describeServerMetrics(metrics);
   const tls = loadTls(config.tlsCert, config.tlsKey);
   metrics.describe("wirechat_log_write_failures_total", "Message log writes that failed");
+  let logWriteFailures = 0;
   const store = parts.store ?? createFileStore({
     dir: config.logDir,
     onError(error) {
+      logWriteFailures++;
       metrics.inc("wirechat_log_write_failures_total");
       log.error("Message log write failed: {error}", { error: error.message });
     },
   });
+  // With Redis (and our own bus) each node logs every message it applies, once per shared folder.
+  const gate = config.redis && !parts.bus
+    ? createLogGate({
+      dir: config.logDir,
+      prefix: config.redisPrefix,
+      store,
+      failures: () => logWriteFailures,
+      onError: (error) => log.warn("Message log position file: {error}", { error: error.message }),
+    })
+    : undefined;
   /** Sends a notice to this node's joined members, or to one of them (set once the context exists). */
   let notifyMembers = (_text: string, _id?: number) => {};
   const bus = parts.bus ??
@@ -74,18 +87,21 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
       ? await createRedisBusFor(config, metrics, {
         all: (text) => notifyMembers(text),
         one: (id, text) => notifyMembers(text, id),
-      })
+      }, (message, at) => gate?.append(message, at))
       : createLocalBus((limit) => store.load(limit)));
   const scheduler = createOutboundScheduler();
-  scheduler.beforeFlush(() => store.flush());
+  scheduler.beforeFlush(() => {
+    gate?.flush();
+    store.flush();
+  });
   const room = createRoom({
     bus,
     replayLimit: config.replay,
     now: parts.now,
     onMessage(message, ownMember) {
-      // Each node logs the messages of its own members, so nodes sharing one Redis (and
-      // perhaps one log folder) never write a message twice; alone, every member is own.
-      if (ownMember) store.append(message);
+      // Alone, every member is own. A Redis bus built here logs through the gate instead; one
+      // given by the caller logs its own members' messages.
+      if (ownMember && !gate) store.append(message);
       metrics.inc("wirechat_messages_total");
     },
   });
@@ -154,6 +170,7 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
       peer.close(CloseCode.GOING_AWAY, "Server shutdown");
     }
     scheduler.flushAll();
+    gate?.flush();
     store.close();
     await bus.close();
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -43,6 +43,7 @@ import {
   unavailable,
 } from "./link.ts";
 import { DEFAULT_REDIS_NODE_TTL_MS, type Presence, startPresence } from "./presence.ts";
+import type { LogPosition } from "./log_gate.ts";
 import { READ_BLOCK_MS, startStreamReader, type StreamReader } from "./reader.ts";
 import {
   ALL_NICKS,
@@ -135,6 +136,11 @@ export interface RedisBusOptions {
   onLinkChange?: (up: boolean, restored: boolean) => void;
   /** Told after this node restored its members following a Redis data loss. */
   onRestored?: (report: RestoreReport) => void;
+  /**
+   * Told of every public message this node applies, with its place in the
+   * order, before the room delivers it (the message log; see `log_gate.ts`).
+   */
+  onMessage?: (message: ChatMessage, at: LogPosition) => void;
 }
 
 /** The Redis bus: a {@linkcode RoomBus} plus its link state. */
@@ -200,20 +206,23 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     },
   });
 
-  /** Applies an event on this node, keeping the state a restore needs. */
-  function applyEvent(event: RoomEvent) {
+  /** Applies an event on this node (`id`: its place in the events stream), keeping the state a restore needs. */
+  function applyEvent(event: RoomEvent, id?: string) {
     if (event.member?.node === node) {
-      const id = event.member.id;
-      if (event.kind === "join") local.set(id, event.nick);
-      if (event.kind === "rename") local.set(id, event.to);
+      const peer = event.member.id;
+      if (event.kind === "join") local.set(peer, event.nick);
+      if (event.kind === "rename") local.set(peer, event.to);
       if (event.kind === "leave") {
-        local.delete(id);
-        claims.get(id)?.delete(nickKey(event.nick));
+        local.delete(peer);
+        claims.get(peer)?.delete(nickKey(event.nick));
       }
     }
-    if (event.kind === "msg" && replayLimit > 0) {
-      ring.push(event.message);
-      if (ring.length > replayLimit) ring.splice(0, ring.length - replayLimit);
+    if (event.kind === "msg") {
+      if (id !== undefined) options.onMessage?.(event.message, { epoch, id });
+      if (replayLimit > 0) {
+        ring.push(event.message);
+        if (ring.length > replayLimit) ring.splice(0, ring.length - replayLimit);
+      }
     }
     roomApply?.(event);
   }

@@ -69,7 +69,7 @@ export function startStreamReader(
   link: RedisLink,
   key: string,
   fromId: string,
-  apply: (event: RoomEvent) => void,
+  apply: (event: RoomEvent, id: string) => void,
   blockMs: number = READ_BLOCK_MS,
   wakeKey?: string,
 ): StreamReader {
@@ -83,7 +83,7 @@ export function startStreamReader(
       lastId = id;
       const raw = fields[fields.indexOf("e") + 1];
       try {
-        apply(JSON.parse(raw) as RoomEvent);
+        apply(JSON.parse(raw) as RoomEvent, id);
       } catch (err) {
         log.error("Could not apply stream entry {id}: {error}", { id, error: String(err) });
       }

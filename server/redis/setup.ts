@@ -8,7 +8,9 @@
  *
  * @module
  */
+import type { ChatMessage } from "../../protocol/mod.ts";
 import type { RoomBus } from "../core/bus.ts";
+import type { LogPosition } from "./log_gate.ts";
 import type { ServerConfig } from "../ops/config.ts";
 import type { Metrics } from "../ops/metrics.ts";
 import { hostPort, StartupError } from "../ops/startup_error.ts";
@@ -93,12 +95,14 @@ export interface Notifier {
 
 /**
  * Creates the Redis bus for `config.redis` (which must be set); `notify`
- * sends `SYS` notices to this node's joined members.
+ * sends `SYS` notices to this node's joined members; `onMessage` is told of
+ * every public message this node applies (the message log).
  */
 export async function createRedisBusFor(
   config: ServerConfig,
   metrics: Metrics,
   notify: Notifier,
+  onMessage?: (message: ChatMessage, at: LogPosition) => void,
 ): Promise<RoomBus> {
   if (!config.redis) throw new Error("createRedisBusFor: config.redis is not set");
   await probeRedis(config.redis);
@@ -108,6 +112,7 @@ export async function createRedisBusFor(
     url: config.redis,
     nodeTtlMs: config.redisNodeTtl,
     prefix: config.redisPrefix,
+    onMessage,
     onLinkChange(up, restored) {
       if (!up) metrics.inc("wirechat_redis_link_lost_total");
       // After a data loss the restore has told everyone already, in its own words.
