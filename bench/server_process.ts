@@ -72,7 +72,7 @@ export async function spawnServer(extraArgs: string[], cpu?: number): Promise<Sp
     "--allow-net=127.0.0.1",
     "--allow-read",
     "--allow-write",
-    "--allow-env=WIRECHAT_*",
+    "--allow-env=WIRECHAT_*,WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
     main,
     "serve",
     "--host=127.0.0.1",

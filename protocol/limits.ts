@@ -47,6 +47,8 @@ export const CloseCode = {
   NORMAL: 1000,
   /** Going away: server shutdown. */
   GOING_AWAY: 1001,
+  /** Protocol error: an unmasked client frame, reserved bits, an unknown opcode. */
+  PROTOCOL_ERROR: 1002,
   /** Unsupported data: a binary frame. */
   UNSUPPORTED: 1003,
   /** Invalid frame payload data: a text frame that is not valid UTF-8. */

@@ -23,6 +23,8 @@ import { riftFraming } from "./transports/riftchat.ts";
 import { listenStream, type StreamFraming, type StreamListener } from "./transports/stream_transport.ts";
 import { lineFraming } from "./transports/tcp.ts";
 import { loadTls } from "./transports/tls.ts";
+import { type HttpListener, listenHttp } from "./transports/http_listener.ts";
+import { createWebSocketTransport } from "./transports/ws.ts";
 
 const log = getLogger(["wirechat", "server"]);
 
@@ -119,20 +121,21 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   metrics.gauge("wirechat_joined_members", "Members joined on this node", () => room.size);
   metrics.gauge("wirechat_uptime_seconds", "Seconds since start", () => (performance.now() - started) / 1000);
 
-  const abort = new AbortController();
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const http = Deno.serve({
-    hostname: config.host,
-    port: config.port,
-    signal: abort.signal,
-    ...tls,
-    onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
-    onError(err) {
-      log.error("HTTP handler failed: {error}", { error: String(err) });
-      return new Response("Internal error\n", { status: 500 });
-    },
-  }, createHandler(ctx));
-  const addr = await listening.promise;
+  const websocket = createWebSocketTransport(ctx);
+  let http: HttpListener;
+  try {
+    http = await listenHttp(ctx, {
+      hostname: config.host,
+      port: config.port,
+      tls,
+      handler: createHandler(ctx),
+      upgrade: websocket.upgrade,
+    });
+  } catch (err) {
+    websocket.close();
+    throw err;
+  }
+  const addr = http.addr;
   log.info("Listening on {scheme}://{host}:{port}/ (log folder {dir})", {
     scheme: tls ? "wss" : "ws",
     host: addr.hostname,
@@ -146,11 +149,12 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     if (port === undefined) return undefined;
     let listener: StreamListener;
     try {
-      listener = listenStream(ctx, config.host, port, framing);
+      listener = await listenStream(ctx, config.host, port, framing);
     } catch (err) {
       await Promise.all(listeners.map((l) => l.close()));
-      abort.abort();
-      await http.finished;
+      websocket.close();
+      http.destroyAll();
+      await http.stop();
       throw err;
     }
     listeners.push(listener);
@@ -161,8 +165,10 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   const riftchatAddr = await listenIfConfigured(config.riftchatPort, riftFraming, "RiftChat clients");
 
   let stopping: Promise<void> | undefined;
+  const finished = Promise.withResolvers<void>();
   async function shutdown() {
     shuttingDown = true;
+    const stopped = http.stop();
     await Promise.all(listeners.map((l) => l.close()));
     room.shutdown();
     for (const { peer } of [...ctx.connections]) {
@@ -175,15 +181,15 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     await bus.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, SHUTDOWN_GRACE_MS));
-    // Let clients complete their close handshakes before the listener goes.
-    const drained = await Promise.race([ctx.drained().then(() => true), grace.then(() => false)]);
-    // Deno throws an uncaught BadResource when a shutdown in progress is aborted, so abort
-    // right away when a peer (one that never reads) is still holding its connection.
-    if (drained) await Promise.race([http.shutdown(), grace.then(() => abort.abort())]);
-    else abort.abort();
+    // Let clients complete their close handshakes; then whatever is left (a peer that never reads) is dropped.
+    await Promise.race([ctx.drained(), grace]);
     clearTimeout(timer);
-    await http.finished;
+    websocket.close();
+    http.destroyAll();
+    await stopped;
+    await ctx.drained();
     log.info("Server stopped");
+    finished.resolve();
   }
 
   return {
@@ -193,6 +199,6 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     context: ctx,
     metrics,
     shutdown: () => stopping ??= shutdown(),
-    finished: http.finished,
+    finished: finished.promise,
   };
 }

@@ -278,7 +278,7 @@ Deno.test("--version prints the version through every entry point, with the bake
     }
   }));
 
-Deno.test("the baked permissions: no -A, only WIRECHAT_* (and terminal) variables, writes only to the log folders", () => {
+Deno.test("the baked permissions: no -A, only WIRECHAT_* (and ws and terminal) variables, writes only to the log folders", () => {
   const logDirs = STANDALONE_LOG_DIRS.join(",");
   assertEquals([...STANDALONE_LOG_DIRS], ["./logs", "/data", "/var/lib/wirechat"]);
   for (const perms of [SERVER_PERMISSIONS, WIRECHAT_PERMISSIONS]) {
@@ -289,9 +289,11 @@ Deno.test("the baked permissions: no -A, only WIRECHAT_* (and terminal) variable
     assertOk(perms.includes("--no-prompt"));
     assertOk(perms.includes("--allow-net"));
   }
-  assertEquals(SERVER_PERMISSIONS.filter((p) => p.startsWith("--allow-env")), ["--allow-env=WIRECHAT_*"]);
+  assertEquals(SERVER_PERMISSIONS.filter((p) => p.startsWith("--allow-env")), [
+    "--allow-env=WIRECHAT_*,WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
+  ]);
   assertEquals(WIRECHAT_PERMISSIONS.filter((p) => p.startsWith("--allow-env")), [
-    "--allow-env=WIRECHAT_*,NO_COLOR,TERM",
+    "--allow-env=WIRECHAT_*,WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE,NO_COLOR,TERM",
   ]);
   assertEquals(SERVER_PERMISSIONS.filter((p) => p.startsWith("--allow-read")), [
     `--allow-read=${logDirs},${CONFIG_DIR}`,

@@ -5,7 +5,8 @@
  * client gets exactly one line per frame.
  */
 import { assertEquals, assertOk } from "./assert.ts";
-import { batchFrame, createOutboundScheduler, outboundCharge, PENDING_FRAME_COST } from "../server/core/outbound.ts";
+import { createOutboundScheduler } from "../server/core/outbound.ts";
+import { createFrameEncoders, textFrame } from "../server/transports/ws_frame.ts";
 import { createLineDialects } from "../server/core/dialect.ts";
 import { BATCH_SUBPROTOCOL, formatLine, type ServerEvent } from "../protocol/mod.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
@@ -31,26 +32,23 @@ Deno.test("scheduler: one deferred flush per task, hooks first, peers marked dur
   assertEquals(deferred.length, 2, "the next task schedules again");
 });
 
-Deno.test("outboundCharge: pending frames are priced, so small frames meet --max-outbound with fewer unsent bytes", () => {
-  const limit = 1024 * 1024;
-  assertEquals(outboundCharge(0, 100), 0);
-  assertEquals(outboundCharge(1, 100), 1 + PENDING_FRAME_COST);
-  // 100-byte frames: the bound is reached at about 93 KB unsent (~1 MiB of server memory), not at 1 MiB unsent.
-  assertOk(outboundCharge(93_000, 100) <= limit);
-  assertOk(outboundCharge(94_000, 100) > limit);
-  // Large frames: the bound is nearly the unsent bytes themselves.
-  assertOk(outboundCharge(1_000_000, 64_000) <= limit);
-  assertOk(outboundCharge(1_040_000, 64_000) > limit);
-});
-
-Deno.test("batchFrame: lines joined by \\n, built once for consecutive peers with the same lines", () => {
+Deno.test("shared encoding: peers holding the same lines get the very same buffer, each line framed once", () => {
+  const frames = createFrameEncoders();
   const a = "MSG [2026-11-22T03:11:07.123Z] alice: one", b = "SYS bob joined the chat!";
-  const first = batchFrame([a, b]);
-  assertEquals(first, `${a}\n${b}`);
-  assertOk(batchFrame([a, b]) === first);
-  assertEquals(batchFrame([b, a]), `${b}\n${a}`, "another order is another frame");
-  assertEquals(batchFrame([a, b, a]), `${a}\n${b}\n${a}`);
-  assertEquals(batchFrame([b]), b);
+  const first = frames.line([a, b]);
+  assertEquals([...first], [...textFrame(a), ...textFrame(b)], "one final unmasked text frame per line");
+  assertOk(frames.line([a, b]) === first, "the next peer with the same lines shares the buffer");
+  const single = frames.line([a]);
+  assertOk(single !== first && frames.line([a]) === single);
+  frames.forget();
+  const batch = frames.batch([a, b]);
+  assertEquals(new TextDecoder().decode(batch.subarray(2)), `${a}\n${b}`, "a batch is one frame");
+  assertOk(frames.batch([a, b]) === batch);
+  assertEquals(new TextDecoder().decode(frames.batch([b, a]).subarray(2)), `${b}\n${a}`, "another order");
+  // Frame headers at the length boundaries (7-bit, 16-bit, 64-bit lengths).
+  assertEquals([...textFrame("x".repeat(125)).subarray(0, 2)], [0x81, 125]);
+  assertEquals([...textFrame("x".repeat(126)).subarray(0, 4)], [0x81, 126, 0, 126]);
+  assertEquals([...textFrame("x".repeat(65536)).subarray(0, 10)], [0x81, 127, 0, 0, 0, 0, 0, 1, 0, 0]);
 });
 
 Deno.test("line dialect: the codec's line, cached per event (a broadcast formats once), per server", () => {

@@ -93,7 +93,7 @@ Deno.test("tls: the serve task's permissions are enough for wss://", async () =>
         "--allow-net",
         "--allow-read",
         "--allow-write",
-        "--allow-env=WIRECHAT_*",
+        "--allow-env=WIRECHAT_*,WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE",
         "main.ts",
         "serve",
         "--port=0",

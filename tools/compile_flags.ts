@@ -28,12 +28,14 @@ const LOG_DIRS = STANDALONE_LOG_DIRS.join(",");
 export const CONFIG_DIR = "/etc/wirechat";
 
 /**
- * The environment variables the server reads: its own `WIRECHAT_*` options.
- * (Every npm dependency must live with that: ioredis, which lists the whole
- * environment at import, was replaced for this; the compile-path test runs
- * `--redis` with these flags.)
+ * The environment variables the server reads: its own `WIRECHAT_*` options,
+ * and the two that npm `ws` (the WebSocket frame layer) reads when it loads
+ * (`WS_NO_BUFFER_UTIL`, `WS_NO_UTF_8_VALIDATE`: without them it would stop
+ * with a permission error). Every npm dependency must live with that:
+ * ioredis, which lists the whole environment at import, was replaced for
+ * this; the compile-path test runs `--redis` with these flags.
  */
-export const ENV_PERMISSION = "--allow-env=WIRECHAT_*";
+export const ENV_PERMISSION = "--allow-env=WIRECHAT_*,WS_NO_BUFFER_UTIL,WS_NO_UTF_8_VALIDATE";
 
 /**
  * The only system information the server reads: this machine's interface

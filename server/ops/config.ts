@@ -8,6 +8,8 @@
 import { DEFAULT_MAX_LINE, DEFAULT_REPLAY, HARD_FRAME_CAP } from "../../protocol/mod.ts";
 import { DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND } from "../core/rate_limit.ts";
 import { DEFAULT_REDIS_NODE_TTL_MS } from "../redis/presence.ts";
+import { DEFAULT_CLOSE_TIMEOUT } from "../core/connection.ts";
+import { DEFAULT_HEADER_TIMEOUT } from "../transports/http_listener.ts";
 import {
   DEFAULT_CONNECTS_PER_MINUTE,
   DEFAULT_LIMIT_EXEMPT,
@@ -42,6 +44,8 @@ export interface ServerConfig {
   connectsPerMinute: number;
   limitExempt: string;
   registrationTimeout: number;
+  headerTimeout: number;
+  closeTimeout: number;
   allowedOrigins: string;
   allowedHosts: string;
   metricsPeers: string;
@@ -139,7 +143,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     default: DEFAULT_MAX_OUTBOUND,
     min: 1024,
     max: 1024 ** 3,
-    help: "unsent output (bytes, plus 1 KiB per frame once backlogged 1 s) after which a slow client is disconnected",
+    help: "unsent output (bytes) a client may hold; above it for 2 s (or 16 times above it) it is disconnected",
   },
   {
     flag: "idle-timeout",
@@ -193,6 +197,24 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 86_400,
     help: "seconds to send a valid NICK before ERR Registration timeout, close 1008 (0 = off)",
+  },
+  {
+    flag: "header-timeout",
+    key: "headerTimeout",
+    kind: "number",
+    default: DEFAULT_HEADER_TIMEOUT,
+    min: 0.1,
+    max: 3600,
+    help: "seconds a new connection may take to send its complete HTTP request headers",
+  },
+  {
+    flag: "close-timeout",
+    key: "closeTimeout",
+    kind: "number",
+    default: DEFAULT_CLOSE_TIMEOUT,
+    min: 0.1,
+    max: 3600,
+    help: "seconds a closing connection may take to complete the close handshake before it is dropped",
   },
   {
     flag: "allowed-origins",

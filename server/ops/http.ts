@@ -1,6 +1,6 @@
 /**
- * HTTP routes: `/` upgrades to WebSocket or serves the browser client
- * (embedded files, see `static.ts`), `/healthz` reports status (and counts,
+ * HTTP routes: `/` serves the browser client (embedded files, see
+ * `static.ts`; upgrades on the same port go to `transports/ws.ts`), `/healthz` reports status (and counts,
  * to trusted peers), `/metrics` the Prometheus numbers (trusted peers or the
  * token only, see `metrics_access.ts`); anything else is 404. Every route
  * first checks the Host (see `allowed_hosts.ts`).
@@ -10,9 +10,7 @@
 import type { ServerContext } from "../core/context.ts";
 import { addressOf, parseList } from "../core/limits.ts";
 import { serveWebAsset } from "./static.ts";
-import { createHostGuard, createUpgradeGuard } from "../transports/upgrade_guard.ts";
-import { WSCHAT_PATH } from "../dialects/wschat.ts";
-import { acceptWebSocket } from "../transports/ws.ts";
+import { createHostGuard } from "../transports/upgrade_guard.ts";
 import { createMetricsAccess, loadMetricsToken } from "./metrics_access.ts";
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -33,25 +31,17 @@ function remoteOf(info: Deno.ServeHandlerInfo): string {
 }
 
 /**
- * Builds the `Deno.serve` handler.
+ * Builds the handler for plain HTTP requests (upgrades go to the WebSocket transport).
  *
  * @throws {Error} when the metrics token cannot be read (see `loadMetricsToken`).
  */
 export function createHandler(ctx: ServerContext): Deno.ServeHandler {
   const hostGuard = createHostGuard(ctx);
-  const guard = createUpgradeGuard(ctx, hostGuard);
   const token = loadMetricsToken(ctx.config.metricsToken, ctx.config.metricsTokenFile);
   const access = createMetricsAccess({ trusted: parseList(ctx.config.metricsPeers), token });
   return (req, info) => {
     const url = new URL(req.url);
     const remote = remoteOf(info);
-    const upgrade = req.headers.get("upgrade")?.toLowerCase() === "websocket";
-    if (url.pathname === "/" && upgrade) {
-      return guard(req, remote) ?? acceptWebSocket(req, remote, ctx);
-    }
-    if (url.pathname === WSCHAT_PATH && upgrade) {
-      return guard(req, remote) ?? acceptWebSocket(req, remote, ctx, { dialect: ctx.dialects.wschat });
-    }
     const misdirected = hostGuard(req, remote);
     if (misdirected) return misdirected;
     if (req.method !== "GET" && req.method !== "HEAD") return text(405, "Method not allowed\n", { allow: "GET, HEAD" });

@@ -44,8 +44,7 @@ export const riftFraming: StreamFraming = {
     };
   },
   encode(texts) {
-    const frames = texts.flatMap((text) => text.split("\n")).map(riftFrameOfText);
-    return { bytes: concat(frames), count: frames.length };
+    return concat(texts.flatMap((text) => text.split("\n")).map(riftFrameOfText));
   },
   refusal: (code) =>
     riftFrame({

@@ -11,7 +11,7 @@ import { formatLine } from "../../protocol/mod.ts";
 import { createLineSplitter } from "./line_splitter.ts";
 import type { InboundItem, StreamFraming } from "./stream_transport.ts";
 
-export { TCP_CLOSE_LINGER_MS, TCP_READ_CHUNK } from "./stream_transport.ts";
+export { TCP_CLOSE_LINGER_MS } from "./stream_transport.ts";
 
 const encoder = new TextEncoder();
 
@@ -33,7 +33,7 @@ export const lineFraming: StreamFraming = {
       },
     };
   },
-  encode: (texts) => ({ bytes: encoder.encode(texts.join("\n") + "\n"), count: texts.length }),
+  encode: (texts) => encoder.encode(texts.join("\n") + "\n"),
   refusal: (code) => encoder.encode(formatLine({ type: "error", code }) + "\n"),
   dialect: (dialects) => dialects.line,
 };

@@ -1,6 +1,6 @@
 /**
  * Native TLS: with `--tls-cert` and `--tls-key` the server speaks `https://`
- * and `wss://` itself; without them, plain `http://`/`ws://` (for example
+ * and `wss://` itself (`node:tls`, see `http_listener.ts`); without them, plain `http://`/`ws://` (for example
  * behind a TLS-terminating reverse proxy).
  *
  * @module

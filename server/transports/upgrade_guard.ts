@@ -3,12 +3,11 @@
  * function so every upgrade path (`/`, other dialects' paths) uses the same
  * ones: shutting down (503), Host (421, see `allowed_hosts.ts`; every other
  * HTTP route checks it too), Origin (403), new-connection rate per address
- * (429), and the client limits (`ERR Server full`, close 1013).
+ * (429), and the client limits (`ERR Server full`, close 1013, by the transport).
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { CloseCode, formatLine } from "../../protocol/mod.ts";
 import type { ServerContext } from "../core/context.ts";
 import { addressOf, parseList, type Refusal } from "../core/limits.ts";
 import { originAllowed } from "./origin.ts";
@@ -16,8 +15,16 @@ import { createHostAllowList, hostAllowed, machineNames, requestHost } from "./a
 
 const log = getLogger(["wirechat", "limits"]);
 
-/** Returns a refusal response for an upgrade request, or undefined to accept it. */
-export type UpgradeGuard = (req: Request, remote: string) => Response | undefined;
+/**
+ * Returns a refusal response for an upgrade request, `"server_full"` when the
+ * client limits refuse it (the transport upgrades only to say `ERR Server
+ * full` and close with 1013, so that a browser, which cannot read an HTTP
+ * refusal of an upgrade, can tell the user), or undefined to accept it.
+ */
+export type UpgradeGuard = (req: Request, remote: string) => Response | "server_full" | undefined;
+
+/** A check that answers a refusal response or undefined (the Host check). */
+export type RequestGuard = (req: Request, remote: string) => Response | undefined;
 
 /** Why a request is refused before a session exists (the `reason` label of `wirechat_connections_refused_total`). */
 export type GuardRefusal = Refusal | "origin" | "host" | "shutting_down";
@@ -27,22 +34,6 @@ function plain(status: number, body: string, headers: Record<string, string> = {
     status,
     headers: { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff", ...headers },
   });
-}
-
-/**
- * Upgrades only to say `ERR Server full` and close with 1013, so that a
- * browser (which cannot read an HTTP refusal of an upgrade) can tell the user.
- */
-export function refuseFull(req: Request): Response {
-  const { socket, response } = Deno.upgradeWebSocket(req);
-  socket.onopen = () => {
-    try {
-      socket.send(formatLine({ type: "error", code: "server_full" }));
-      socket.close(CloseCode.TRY_AGAIN, "Server full");
-    } catch { /* the client already left */ }
-  };
-  socket.onerror = () => {};
-  return response;
 }
 
 function refuser(ctx: ServerContext) {
@@ -57,7 +48,7 @@ function refuser(ctx: ServerContext) {
  * for a request naming a host this server does not answer to, else undefined.
  * Every HTTP route runs it: a rebound name could otherwise read `/metrics`.
  */
-export function createHostGuard(ctx: ServerContext): UpgradeGuard {
+export function createHostGuard(ctx: ServerContext): RequestGuard {
   const list = createHostAllowList(ctx.config.host, parseList(ctx.config.allowedHosts), () => {
     const machine = machineNames();
     if (machine.problem !== undefined) {
@@ -76,7 +67,7 @@ export function createHostGuard(ctx: ServerContext): UpgradeGuard {
 }
 
 /** Creates the guard for `ctx` (sharing `hostGuard` when given); call it for every upgrade request. */
-export function createUpgradeGuard(ctx: ServerContext, hostGuard: UpgradeGuard = createHostGuard(ctx)): UpgradeGuard {
+export function createUpgradeGuard(ctx: ServerContext, hostGuard: RequestGuard = createHostGuard(ctx)): UpgradeGuard {
   const allowed = parseList(ctx.config.allowedOrigins);
   const retryAfter = String(Math.max(1, Math.ceil(60 / Math.max(ctx.config.connectsPerMinute, 1))));
   const refused = refuser(ctx);
@@ -95,6 +86,6 @@ export function createUpgradeGuard(ctx: ServerContext, hostGuard: UpgradeGuard =
     if (reason === undefined) return undefined;
     refused(reason, remote);
     if (reason === "connect_rate") return plain(429, "Too many connections\n", { "retry-after": retryAfter });
-    return refuseFull(req);
+    return "server_full";
   };
 }

@@ -1,138 +1,283 @@
 /**
- * The WebSocket transport: upgrades a request, adapts the socket to a
- * {@linkcode Peer} and feeds frames to a session. One line per text frame,
- * or several lines per frame for clients that offered `wirechat.batch`.
+ * The WebSocket transport: a thin adapter between npm `ws` (handshake, frame
+ * parsing and validation: masking, UTF-8, reserved bits, opcodes, the size
+ * cap for single and fragmented messages, the close handshake) and the
+ * connection core. Data frames are not written through `ws`: the core writes
+ * each peer's frames of one event-loop turn as one buffer on the raw socket
+ * (`ws_frame.ts`), and control frames (pong, close) are written through `ws`
+ * right after what was queued before them.
+ *
+ * Paths: `/` speaks the line protocol (one line per frame), or the JSON
+ * dialect or `wirechat.batch` when the client offers those subprotocols;
+ * `/wschat` speaks the wschat dialect.
  *
  * @module
  */
+import type { Buffer } from "node:buffer";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import { getLogger } from "@logtape/logtape";
-import { BATCH_SUBPROTOCOL, CloseCode, HARD_FRAME_CAP, utf8Length } from "../../protocol/mod.ts";
+import { WebSocketServer } from "ws";
+import { BATCH_SUBPROTOCOL, CloseCode, formatLine, HARD_FRAME_CAP } from "../../protocol/mod.ts";
+import { JSON_SUBPROTOCOL } from "../../protocol/dialects/json.ts";
+import { openConnection } from "../core/connection.ts";
 import type { ServerContext } from "../core/context.ts";
 import type { Dialect } from "../core/dialect.ts";
-import type { Dialects } from "../dialects/catalog.ts";
-import { JSON_SUBPROTOCOL } from "../../protocol/dialects/json.ts";
-import { BACKLOG_GRACE_MS, batchFrame, outboundCharge } from "../core/outbound.ts";
-import { newPeerId, type Peer } from "../core/peer.ts";
+import { WSCHAT_PATH } from "../dialects/wschat.ts";
+import { createUpgradeGuard } from "./upgrade_guard.ts";
+import { createFrameEncoders } from "./ws_frame.ts";
 
 const log = getLogger(["wirechat", "ws"]);
 
-/** Subprotocols the client offered, in its order. */
-export function offeredProtocols(req: Request): string[] {
-  return (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+/** The part of a `ws` WebSocket this transport uses (the package ships no types; `@types/ws` clashes with Deno's). */
+interface WebSocket {
+  readonly readyState: number;
+  readonly OPEN: number;
+  on(event: "message", listener: (data: Buffer, isBinary: boolean) => void): void;
+  on(event: "ping" | "pong", listener: (data: Buffer) => void): void;
+  on(event: "error", listener: (err: Error & { code?: string }) => void): void;
+  on(event: "close", listener: () => void): void;
+  send(text: string): void;
+  ping(): void;
+  pong(data: Buffer): void;
+  close(code: number, reason: string): void;
+  terminate(): void;
 }
 
-/** Picks the dialect and the subprotocol to answer for an upgrade request. */
-export function negotiate(req: Request, dialects: Dialects): { dialect: Dialect; protocol?: string } {
-  const offered = offeredProtocols(req);
+/** The part of a `ws` WebSocketServer this transport uses. */
+interface UpgradeServer {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, done: (ws: WebSocket) => void): void;
+}
+
+/** The only WebSocket version this server speaks (RFC 6455); others get 426 with this version. */
+export const WEBSOCKET_VERSION = "13";
+
+/** Subprotocols the client offered, in its order (`a,b` and `a, b` alike). */
+export function offeredProtocols(header: string | null | undefined): string[] {
+  return (header ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/** The dialect for an upgrade to `path` offering `offered`, and the subprotocol to answer; undefined: no such path. */
+export function negotiate(
+  ctx: ServerContext,
+  path: string,
+  offered: readonly string[],
+): { dialect: Dialect; protocol?: string } | undefined {
+  const { dialects } = ctx;
+  if (path === WSCHAT_PATH) return { dialect: dialects.wschat };
+  if (path !== "/") return undefined;
   if (offered.includes(JSON_SUBPROTOCOL)) return { dialect: dialects.json, protocol: JSON_SUBPROTOCOL };
   if (offered.includes(BATCH_SUBPROTOCOL)) return { dialect: dialects.batch, protocol: BATCH_SUBPROTOCOL };
   return { dialect: dialects.line };
 }
 
-/**
- * Upgrades `req` to a chat connection speaking `dialect`; `remote` is
- * `host:port`.
- */
-export function acceptWebSocket(
-  req: Request,
-  remote: string,
-  ctx: ServerContext,
-  chosen: { dialect: Dialect; protocol?: string } = negotiate(req, ctx.dialects),
-): Response {
-  const { dialect, protocol } = chosen;
-  const batch = dialect.batch;
-  const { socket, response } = Deno.upgradeWebSocket(req, { protocol, idleTimeout: ctx.config.idleTimeout });
-  const { scheduler, metrics, config } = ctx;
-  const queue: string[] = [];
-  // Frames and bytes sent so far: the average frame size prices pending frames (see outboundCharge).
-  let framesOut = 0, bytesOut = 0;
-  // Since when this peer has had output unsent at every flush (-1: it drained).
-  let backlogSince = -1;
-  let closing = false;
+/** Why a handshake request is not one (RFC 6455 §4.2.1), as an HTTP status and headers; undefined when it is. */
+export function handshakeProblem(
+  req: IncomingMessage,
+): { status: number; reason: string; headers?: Record<string, string> } | undefined {
+  if (req.method !== "GET") return { status: 405, reason: "A WebSocket handshake is a GET", headers: { allow: "GET" } };
+  const connection = String(req.headers.connection ?? "").toLowerCase().split(",").map((s) => s.trim());
+  if (!connection.includes("upgrade")) return { status: 400, reason: "Connection: Upgrade is required" };
+  if (String(req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+    return { status: 400, reason: "Upgrade: websocket is required" };
+  }
+  const key = req.headers["sec-websocket-key"];
+  if (typeof key !== "string" || !/^[+/0-9A-Za-z]{22}==$/.test(key.trim())) {
+    return { status: 400, reason: "Sec-WebSocket-Key must be 16 bytes in base64" };
+  }
+  if (req.headers["sec-websocket-version"] !== WEBSOCKET_VERSION) {
+    return {
+      status: 426,
+      reason: `Sec-WebSocket-Version ${WEBSOCKET_VERSION} is required`,
+      headers: { "sec-websocket-version": WEBSOCKET_VERSION },
+    };
+  }
+  return undefined;
+}
 
-  const outbound = {
-    flush() {
-      if (queue.length === 0) return;
-      if (socket.readyState !== WebSocket.OPEN) {
-        queue.length = 0;
+/** Writes a plain HTTP answer on a socket that is not upgraded, and closes it. */
+export function refuseHandshake(
+  socket: Duplex,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  const lines = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}`];
+  const all: Record<string, string> = {
+    "content-type": "text/plain; charset=utf-8",
+    "x-content-type-options": "nosniff",
+    "content-length": String(new TextEncoder().encode(body).length),
+    connection: "close",
+    ...headers,
+  };
+  for (const [name, value] of Object.entries(all)) lines.push(`${name}: ${value}`);
+  const linger = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  socket.once("close", () => clearTimeout(linger));
+  if (socket.writable) socket.end(lines.join("\r\n") + "\r\n\r\n" + body);
+  else socket.destroy();
+}
+
+/** How long a refused handshake's socket may take to close after its answer before it is destroyed. */
+export const REFUSAL_LINGER_MS = 1000;
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  421: "Misdirected Request",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+/** The close code `ws` sent for an invalid frame, by its error code. */
+function closeCodeOf(err: Error & { code?: string }): [number, string] {
+  if (err.code === "WS_ERR_INVALID_UTF8") return [CloseCode.INVALID_PAYLOAD, "invalid_utf8"];
+  if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") return [CloseCode.TOO_BIG, "frame_too_big"];
+  return [CloseCode.PROTOCOL_ERROR, "protocol_error"];
+}
+
+/** The WebSocket side of a server: upgrades requests, runs the heartbeat. */
+export interface WebSocketTransport {
+  /** Handles an HTTP upgrade; `request` is the same request as a fetch `Request` (for the guards). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, request: Request, remote: string): void;
+  /** Stops the heartbeat. */
+  close(): void;
+}
+
+/** Creates the WebSocket transport for `ctx`. */
+export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport {
+  const { config, metrics } = ctx;
+  const guard = createUpgradeGuard(ctx);
+  const closeTimeoutMs = config.closeTimeout * 1000;
+  const chosen = new WeakMap<IncomingMessage, string | false>();
+  const wss: UpgradeServer = new WebSocketServer({
+    noServer: true,
+    maxPayload: HARD_FRAME_CAP,
+    perMessageDeflate: false,
+    clientTracking: false,
+    autoPong: false,
+    handleProtocols: (_offered: Set<string>, req: IncomingMessage) => chosen.get(req) ?? false,
+  });
+  const frames = createFrameEncoders();
+  ctx.scheduler.afterFlush(frames.forget);
+
+  /** Connections the heartbeat pings; false once pinged and not heard from since. */
+  const alive = new Map<WebSocket, boolean>();
+  const heartbeat = config.idleTimeout > 0
+    ? setInterval(() => {
+      for (const [ws, heard] of alive) {
+        if (!heard) {
+          log.info("No answer to the heartbeat ping; dropping the connection");
+          ws.terminate();
+          continue;
+        }
+        alive.set(ws, false);
+        ws.ping();
+      }
+    }, config.idleTimeout * 1000)
+    : undefined;
+
+  function refuseFull(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    chosen.set(req, false);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const timer = setTimeout(() => ws.terminate(), closeTimeoutMs);
+      ws.on("close", () => clearTimeout(timer));
+      ws.on("error", () => {});
+      ws.send(formatLine({ type: "error", code: "server_full" }));
+      ws.close(CloseCode.TRY_AGAIN, "Server full");
+    });
+  }
+
+  function serve(ws: WebSocket, socket: Duplex, dialect: Dialect, remote: string) {
+    const conn = openConnection(ctx, {
+      remote,
+      transport: "ws",
+      dialect,
+      closeTimeoutMs,
+      wire: {
+        encode: dialect.batch ? frames.batch : frames.line,
+        write(bytes) {
+          if (ws.readyState === ws.OPEN) socket.write(bytes);
+        },
+        unsent: () => socket.writableLength,
+        close(code, reason) {
+          ws.close(code, reason);
+        },
+        destroy: () => ws.terminate(),
+      },
+    });
+    const ended = Promise.withResolvers<void>();
+    ctx.track(ended.promise, remote);
+    if (heartbeat) alive.set(ws, true);
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (heartbeat) alive.set(ws, true);
+      metrics.inc("wirechat_bytes_in_total", data.length);
+      if (isBinary) conn.binary();
+      else conn.text(data.toString());
+    });
+    ws.on("ping", (data: Buffer) => {
+      if (heartbeat) alive.set(ws, true);
+      conn.flushNow(); // the pong comes after what was queued before the ping
+      if (ws.readyState === ws.OPEN) ws.pong(data);
+    });
+    ws.on("pong", () => {
+      if (heartbeat) alive.set(ws, true);
+    });
+    let failed = false;
+    ws.on("error", (err: Error & { code?: string }) => {
+      failed = true;
+      const [code, what] = closeCodeOf(err);
+      metrics.inc("wirechat_errors_total", 1, { code: what });
+      log.info("{remote} sent an invalid frame ({error}); closing with {code}", {
+        remote,
+        error: err.message,
+        code,
+      });
+      // `ws` has already sent its close frame with `code`; this ends the session now.
+      conn.peer.close(code, err.message.slice(0, 100));
+    });
+    socket.once("finish", () => {
+      // A failed connection (RFC 6455 §7.1.7) is closed once its close frame is out: nothing more is read from it.
+      if (failed) return void socket.destroy();
+      // The close handshake is complete (both close frames exchanged) once `ws` ends its side: the member leaves
+      // now and the TCP connection has the close timeout to go.
+      conn.peer.close(CloseCode.NORMAL, "Closed by client");
+    });
+    ws.on("close", () => {
+      alive.delete(ws);
+      conn.ended();
+      ended.resolve();
+    });
+    conn.open();
+  }
+
+  return {
+    upgrade(req, socket, head, request, remote) {
+      socket.on("error", () => {}); // a reset during the handshake is not the server's problem
+      const problem = handshakeProblem(req);
+      if (problem) {
+        metrics.inc("wirechat_errors_total", 1, { code: "bad_handshake" });
+        return refuseHandshake(socket, problem.status, problem.reason + "\n", problem.headers);
+      }
+      const path = new URL(request.url).pathname;
+      const route = negotiate(ctx, path, offeredProtocols(request.headers.get("sec-websocket-protocol")));
+      if (!route) return refuseHandshake(socket, 404, "Not found\n");
+      const refusal = guard(request, remote);
+      if (refusal === "server_full") return refuseFull(req, socket, head);
+      if (refusal) {
+        const headers: Record<string, string> = {};
+        refusal.headers.forEach((value, name) => headers[name] = value);
+        void refusal.text().then((body) => refuseHandshake(socket, refusal.status, body, headers));
         return;
       }
-      const unsentBefore = socket.bufferedAmount;
-      try {
-        if (batch) socket.send(batchFrame(queue));
-        else for (const line of queue) socket.send(line);
-      } catch (err) {
-        log.warn("Send to {remote} failed: {error}", { remote, error: String(err) });
-      }
-      metrics.inc("wirechat_lines_out_total", queue.length);
-      // bufferedAmount grows by the UTF-8 bytes just queued (it only shrinks in a later task).
-      const unsent = socket.bufferedAmount; // one op call, not two
-      metrics.inc("wirechat_bytes_out_total", unsent - unsentBefore);
-      framesOut += batch ? 1 : queue.length;
-      bytesOut += unsent - unsentBefore;
-      queue.length = 0;
-      // Output that stayed unsent for BACKLOG_GRACE_MS is a backlog and priced per frame; until then it counts its
-      // bytes, so a burst (a join storm, many messages in one event-loop turn) to a client that reads is not one.
-      if (unsentBefore === 0) backlogSince = -1;
-      else if (backlogSince < 0) backlogSince = performance.now();
-      const backlog = backlogSince >= 0 && performance.now() - backlogSince > BACKLOG_GRACE_MS;
-      const charge = backlog ? outboundCharge(unsentBefore, bytesOut / framesOut) + (unsent - unsentBefore) : unsent;
-      if (!closing && charge > config.maxOutbound) {
-        log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", {
-          remote,
-          bytes: socket.bufferedAmount,
-        });
-        metrics.inc("wirechat_slow_consumer_disconnects_total");
-        peer.close(CloseCode.POLICY, "Slow consumer");
-      }
+      chosen.set(req, route.protocol ?? false);
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, socket, route.dialect, remote));
+    },
+    close() {
+      clearInterval(heartbeat);
     },
   };
-
-  const peer: Peer = {
-    id: newPeerId(),
-    remote,
-    kind: `ws/${dialect.name}`,
-    send(event) {
-      if (closing) return;
-      const frame = session.encode(event);
-      if (frame === undefined) return;
-      // A non-empty queue is already marked dirty (every flush empties it): mark once per task.
-      if (queue.push(frame) === 1) scheduler.mark(outbound);
-    },
-    close(code, reason) {
-      if (closing) return;
-      scheduler.flushOne(outbound);
-      closing = true;
-      try {
-        socket.close(code, reason);
-      } catch { /* already closing */ }
-      // The member leaves now, not when a stalled peer finally acknowledges.
-      session.closed();
-    },
-  };
-
-  const session = ctx.attach(peer, dialect);
-  ctx.track(new Promise((resolve) => socket.addEventListener("close", () => resolve(), { once: true })), remote);
-  socket.onopen = () => session.open();
-  socket.onmessage = (e) => {
-    metrics.inc("wirechat_frames_in_total");
-    if (typeof e.data !== "string") {
-      metrics.inc("wirechat_errors_total", 1, { code: "binary_frame" });
-      return session.binary();
-    }
-    const data = e.data;
-    metrics.inc("wirechat_bytes_in_total", data.length);
-    if (data.length > HARD_FRAME_CAP && utf8Length(data) > HARD_FRAME_CAP) {
-      metrics.inc("wirechat_errors_total", 1, { code: "frame_too_big" });
-      return peer.close(CloseCode.TOO_BIG, "Message too big");
-    }
-    session.receive(data);
-  };
-  socket.onerror = () => {};
-  socket.onclose = () => {
-    closing = true;
-    queue.length = 0;
-    session.closed();
-  };
-  return response;
 }

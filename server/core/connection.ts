@@ -1,0 +1,230 @@
+/**
+ * The connection core, the same for every transport (WebSocket, plain TCP,
+ * RiftChat): the {@linkcode Peer} the room talks to, the outbound queue, the
+ * backlog meter and the one slow-consumer rule, the close sequence, and the
+ * hand-over of inbound texts to the dialect and the session. A transport is a
+ * thin {@linkcode Wire} around its socket: encode (shared), write, count the
+ * unsent bytes, close, destroy.
+ *
+ * Outbound: what a peer is sent during an event-loop turn is queued as
+ * dialect texts; at the end of the turn (see `outbound.ts`) they are encoded
+ * into one buffer — shared with every peer holding the same texts — and
+ * written with one socket write.
+ *
+ * The slow-consumer rule (issue 17 finding 2): a peer is slow when its
+ * unsent bytes stay above `--max-outbound` for {@linkcode SLOW_CONSUMER_GRACE_MS}
+ * — checked at every flush and once more when the grace ends — not when one
+ * turn queued more than the bound: a reader that reads drains a burst within
+ * milliseconds. Replays (`replay_start` … `replay_end`) are not charged while
+ * they drain, so a joiner that reads is never cut by a long history. Above
+ * {@linkcode OUTBOUND_CEILING_FACTOR} × `--max-outbound` a peer is cut at once
+ * (the memory a stalled reader can hold is bounded whatever the traffic).
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import { CloseCode, type ProtocolError, type ServerEvent } from "../../protocol/mod.ts";
+import type { ServerContext } from "./context.ts";
+import type { Dialect } from "./dialect.ts";
+import type { SharedEncoder } from "./outbound.ts";
+import { newPeerId, type Peer } from "./peer.ts";
+import type { Session } from "./session.ts";
+
+const log = getLogger(["wirechat", "connection"]);
+
+/**
+ * How long a peer's unsent output may stay above `--max-outbound` before it
+ * is disconnected as a slow consumer (close 1008).
+ */
+export const SLOW_CONSUMER_GRACE_MS = 2000;
+
+/**
+ * Unsent output beyond this many times `--max-outbound` disconnects a peer at
+ * once, grace or not: it bounds the memory one stalled reader can hold.
+ */
+export const OUTBOUND_CEILING_FACTOR = 16;
+
+/**
+ * Default seconds a closing connection may take to complete its close (the
+ * client's close frame, its FIN) before the socket is destroyed: a client that
+ * never answers holds its `--max-clients` slot no longer than this.
+ */
+export const DEFAULT_CLOSE_TIMEOUT = 5;
+
+/** A transport's socket as the core sees it. */
+export interface Wire {
+  /** Encodes the texts one turn queued for this peer (a shared encoder: same texts, same buffer). */
+  readonly encode: SharedEncoder;
+  /** Writes bytes now; never blocks (the socket buffers what the kernel does not take). */
+  write(bytes: Uint8Array): void;
+  /** Bytes written but not yet handed to the kernel. */
+  unsent(): number;
+  /** Starts the transport's close (a close frame, a FIN) once everything queued is written. */
+  close(code: number, reason: string): void;
+  /** Drops the connection now. */
+  destroy(): void;
+}
+
+/** Options for {@linkcode openConnection}. */
+export interface ConnectionOptions {
+  /** `host:port` of the client. */
+  remote: string;
+  /** For logs and metrics: `ws`, `tcp`, `riftchat` (the dialect name is appended). */
+  transport: string;
+  dialect: Dialect;
+  wire: Wire;
+  /** Milliseconds a close may take (close handshake, FIN) before the socket is destroyed. */
+  closeTimeoutMs: number;
+}
+
+/** What a transport drives. */
+export interface ConnectionCore {
+  readonly peer: Peer;
+  readonly session: Session;
+  /** Sends the greeting (or whatever the dialect does on open). */
+  open(): void;
+  /** One inbound text (a frame, a line). */
+  text(text: string): void;
+  /** One inbound binary frame. */
+  binary(): void;
+  /** Something the transport found wrong in one inbound unit (not valid UTF-8…); rate limited like a line. */
+  refuse(error: ProtocolError): void;
+  /** Writes what is queued now (before a control frame that must come after it). */
+  flushNow(): void;
+  /** The socket is gone (closed by either side); idempotent. */
+  ended(): void;
+}
+
+/** Creates the core of one connection and registers its session with `ctx`. */
+export function openConnection(ctx: ServerContext, options: ConnectionOptions): ConnectionCore {
+  const { scheduler, metrics, config } = ctx;
+  const { remote, dialect, wire } = options;
+  const maxOutbound = config.maxOutbound;
+  const queue: string[] = [];
+  let replaying = false;
+  let queuedReplay = false;
+  /** Unsent bytes that belong to a replay still draining: not charged. */
+  let exempt = 0;
+  /** Since when the charge has been above the bound at every check (-1: it is not). */
+  let overSince = -1;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  let closeTimer: ReturnType<typeof setTimeout> | undefined;
+  let closing = false;
+  let gone = false;
+
+  function charge(): number {
+    const unsent = wire.unsent();
+    if (exempt > unsent) exempt = unsent; // the socket sends in order: a drained replay is no longer exempt
+    return unsent - exempt;
+  }
+
+  function cut(unsent: number) {
+    log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", { remote, bytes: unsent });
+    metrics.inc("wirechat_slow_consumer_disconnects_total");
+    peer.close(CloseCode.POLICY, "Slow consumer");
+  }
+
+  function meter() {
+    if (closing) return;
+    const owed = charge();
+    if (owed <= maxOutbound) {
+      overSince = -1;
+      clearTimeout(graceTimer);
+      graceTimer = undefined;
+      return;
+    }
+    if (owed > maxOutbound * OUTBOUND_CEILING_FACTOR) return cut(owed);
+    const now = performance.now();
+    if (overSince < 0) {
+      overSince = now;
+      graceTimer = setTimeout(meter, SLOW_CONSUMER_GRACE_MS);
+    } else if (now - overSince >= SLOW_CONSUMER_GRACE_MS) cut(owed);
+  }
+
+  const outbound = {
+    flush() {
+      if (queue.length === 0) return;
+      if (gone || closing) {
+        queue.length = 0;
+        return;
+      }
+      const bytes = wire.encode(queue);
+      metrics.inc("wirechat_lines_out_total", queue.length);
+      metrics.inc("wirechat_bytes_out_total", bytes.length);
+      queue.length = 0;
+      wire.write(bytes);
+      if (queuedReplay) {
+        exempt += bytes.length;
+        queuedReplay = replaying;
+      }
+      meter();
+    },
+  };
+
+  function stop() {
+    clearTimeout(graceTimer);
+    clearTimeout(closeTimer);
+    queue.length = 0;
+  }
+
+  const peer: Peer = {
+    id: newPeerId(),
+    remote,
+    kind: `${options.transport}/${dialect.name}`,
+    send(event: ServerEvent) {
+      if (closing) return;
+      if (event.type === "replay_start") replaying = queuedReplay = true;
+      else if (event.type === "replay_end") replaying = false;
+      const text = session.encode(event);
+      if (text === undefined) return;
+      // A non-empty queue is already marked dirty (every flush empties it): mark once per turn.
+      if (queue.push(text) === 1) scheduler.mark(outbound);
+    },
+    close(code, reason) {
+      if (closing || gone) return;
+      scheduler.flushOne(outbound);
+      closing = true;
+      clearTimeout(graceTimer);
+      log.info("Closing {kind} {remote}: {code} {reason}", { kind: peer.kind, remote, code, reason });
+      closeTimer = setTimeout(() => {
+        metrics.inc("wirechat_close_timeouts_total");
+        log.info("Close of {remote} timed out; dropping the connection", { remote });
+        wire.destroy();
+      }, options.closeTimeoutMs);
+      wire.close(code, reason);
+      // The member leaves now, not when a stalled peer finally acknowledges.
+      session.closed();
+    },
+  };
+
+  const session = ctx.attach(peer, dialect);
+  return {
+    peer,
+    session,
+    open: () => session.open(),
+    text(text) {
+      if (closing) return;
+      metrics.inc("wirechat_frames_in_total");
+      session.receive(text);
+    },
+    binary() {
+      if (closing) return;
+      metrics.inc("wirechat_frames_in_total");
+      metrics.inc("wirechat_errors_total", 1, { code: "binary_frame" });
+      session.binary();
+    },
+    refuse(error) {
+      if (closing) return;
+      metrics.inc("wirechat_errors_total", 1, { code: error.code });
+      session.refuse(error);
+    },
+    flushNow: () => scheduler.flushOne(outbound),
+    ended() {
+      if (gone) return;
+      gone = true;
+      closing = true;
+      stop();
+      session.closed();
+    },
+  };
+}
