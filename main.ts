@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { configure, dispose } from "@logtape/logtape";
+import { dispose } from "@logtape/logtape";
 import { VERSION } from "./protocol/mod.ts";
 
 const USAGE = `Usage: wirechat <command> [options]
@@ -59,15 +59,9 @@ async function serve(args: string[]): Promise<number> {
     console.error(`wirechat serve: ${err.message}`);
     return 1;
   }
-  const { stderrSink, dailyFileSink } = await import("./server/ops/log_sinks.ts");
+  const { configureServerLogging } = await import("./server/ops/log_sinks.ts");
   const { startServer } = await import("./server/server.ts");
-  await configure({
-    sinks: { stderr: stderrSink(), file: dailyFileSink(config.logDir) },
-    loggers: [
-      { category: ["wirechat"], lowestLevel: "info", sinks: ["stderr", "file"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
-    ],
-  });
+  await configureServerLogging(config.logDir);
   let server;
   try {
     server = await startServer(config);

@@ -5,32 +5,7 @@
  * after; the server runs in-process on real sockets.
  */
 import { assertEquals } from "./assert.ts";
-import { join, startTestServer } from "./helpers.ts";
-
-/** Replaces the global wall clock (`Date.now`, `new Date()`) by one that `step` moves; `restore` puts it back. */
-function steppableWallClock() {
-  const RealDate = globalThis.Date;
-  const realNow = RealDate.now;
-  let offset = 0;
-  class SteppedDate extends RealDate {
-    constructor(...args: unknown[]) {
-      // The year/month/… form passes through too: the cast only satisfies one overload.
-      super(...((args.length === 0 ? [realNow() + offset] : args) as [number]));
-    }
-    static override now(): number {
-      return realNow() + offset;
-    }
-  }
-  globalThis.Date = SteppedDate as DateConstructor;
-  return {
-    step(ms: number) {
-      offset += ms;
-    },
-    restore() {
-      globalThis.Date = RealDate;
-    },
-  };
-}
+import { join, startTestServer, steppableWallClock } from "./helpers.ts";
 
 const HOUR_MS = 3_600_000;
 

@@ -12,8 +12,9 @@ export const WAIT_MS = 5000;
 
 /** Polls `pred` every 10 ms until it holds, bounded: for server state that no client line announces. */
 export async function waitUntil(what: string, pred: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !pred();) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  // Monotonic: a test may step the wall clock (steppableWallClock) while it waits.
+  for (const deadline = performance.now() + timeoutMs; !pred();) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -147,4 +148,42 @@ export async function join(url: string, nick: string, protocols?: string | strin
   c.send(`NICK ${nick}`);
   await c.until(`SYS ${nick} joined the chat!`);
   return c;
+}
+
+/** A stand-in wall clock: see {@linkcode steppableWallClock}. */
+export interface SteppableWallClock {
+  /** Moves the wall clock by `ms` (negative: back). */
+  step(ms: number): void;
+  /** Puts the real `Date` back. */
+  restore(): void;
+}
+
+/**
+ * Replaces the global wall clock (`Date.now`, `new Date()`) by one that
+ * `step` moves, for injecting a clock step (NTP) or crossing midnight;
+ * `restore` puts it back. Monotonic time (`performance.now`, timers) is
+ * untouched.
+ */
+export function steppableWallClock(): SteppableWallClock {
+  const RealDate = globalThis.Date;
+  const realNow = RealDate.now;
+  let offset = 0;
+  class SteppedDate extends RealDate {
+    constructor(...args: unknown[]) {
+      // The year/month/… form passes through too: the cast only satisfies one overload.
+      super(...((args.length === 0 ? [realNow() + offset] : args) as [number]));
+    }
+    static override now(): number {
+      return realNow() + offset;
+    }
+  }
+  globalThis.Date = SteppedDate as DateConstructor;
+  return {
+    step(ms: number) {
+      offset += ms;
+    },
+    restore() {
+      globalThis.Date = RealDate;
+    },
+  };
 }

@@ -1,0 +1,152 @@
+/**
+ * Issue 17 finding 3: the operational log at midnight. The daily file sink
+ * alone, fed records stamped on either side of UTC midnight (its clock is
+ * the record's timestamp), and a real in-process server with logging
+ * configured as `main.ts` does while the wall clock crosses midnight. The
+ * server runs as root here, so "unwritable" is a file where the folder was
+ * (root ignores permission bits).
+ */
+import { dispose } from "@logtape/logtape";
+import type { LogRecord } from "@logtape/logtape";
+import { assertEquals, assertMatch, assertOk } from "./assert.ts";
+import { join, startTestServer, steppableWallClock, waitUntil } from "./helpers.ts";
+import { configureServerLogging, dailyFileSink, LOG_FLUSH_MS, utcDay } from "../server/ops/log_sinks.ts";
+
+const DAY_MS = 86_400_000;
+const MIDNIGHT = Date.UTC(2026, 10, 27); // 2026-11-27T00:00:00Z
+
+function record(text: string, timestamp: number): LogRecord {
+  return {
+    category: ["wirechat", "test"],
+    level: "info",
+    message: [text],
+    rawMessage: text,
+    timestamp,
+    properties: {},
+  };
+}
+
+async function read(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return "";
+  }
+}
+
+async function tempLogDir(): Promise<{ root: string; dir: string } & AsyncDisposable> {
+  const root = await Deno.makeTempDir({ prefix: "wirechat-oplog-" });
+  return {
+    root,
+    dir: `${root}/logs`,
+    [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }).catch(() => {}),
+  };
+}
+
+Deno.test("log sink: crossing UTC midnight after the folder was removed writes the new day's file in a new folder", async () => {
+  await using tmp = await tempLogDir();
+  const reports: string[] = [];
+  await using sink = dailyFileSink(tmp.dir, { report: (l) => reports.push(l) });
+  sink(record("before midnight", MIDNIGHT - 1));
+  await sink.flush();
+  assertMatch(await read(`${tmp.dir}/2026-11-26-server.log`), /before midnight/);
+
+  await Deno.remove(tmp.dir, { recursive: true });
+  sink(record("after midnight", MIDNIGHT));
+  sink(record("a late record of the day before", MIDNIGHT - 5));
+  await sink.flush();
+  assertMatch(await read(`${tmp.dir}/2026-11-27-server.log`), /after midnight/);
+  assertMatch(await read(`${tmp.dir}/2026-11-26-server.log`), /a late record of the day before/);
+  assertOk(!(await read(`${tmp.dir}/2026-11-27-server.log`)).includes("late record"), "filed by the record's date");
+  assertEquals([sink.failures(), sink.dropped(), reports], [0, 0, []]);
+});
+
+Deno.test("log sink: a file where the folder was is counted and reported once per streak, never thrown; it resumes", async () => {
+  await using tmp = await tempLogDir();
+  const reports: string[] = [];
+  await using sink = dailyFileSink(tmp.dir, { report: (l) => reports.push(l) });
+  sink(record("day one", MIDNIGHT - 1000));
+  await sink.flush();
+
+  await Deno.remove(tmp.dir, { recursive: true });
+  await Deno.writeTextFile(tmp.dir, "not a folder");
+  sink(record("first after midnight", MIDNIGHT + 1000));
+  await sink.flush();
+  sink(record("second", MIDNIGHT + 2000));
+  sink(record("third", MIDNIGHT + 3000));
+  await sink.flush();
+  assertEquals([sink.failures(), sink.dropped()], [2, 3]);
+  assertEquals(reports.length, 1, reports.join("\n"));
+  assertMatch(reports[0], /^wirechat: cannot write the operational log in ".*logs": .*2026-11-27-server\.log/);
+
+  await Deno.remove(tmp.dir);
+  sink(record("back", MIDNIGHT + 4000));
+  await sink.flush();
+  assertMatch(await read(`${tmp.dir}/2026-11-27-server.log`), /back/);
+  assertEquals(reports.length, 2);
+  assertMatch(reports[1], /written again .* after 2 failed writes; 3 records were not written/);
+});
+
+Deno.test("log sink: a record is written off the caller's turn, within LOG_FLUSH_MS", async () => {
+  await using tmp = await tempLogDir();
+  await using sink = dailyFileSink(tmp.dir);
+  const now = Date.now();
+  const path = `${tmp.dir}/${utcDay(now)}-server.log`;
+  sink(record("buffered", now));
+  assertEquals(await read(path), "", "not written on the caller's turn");
+  // Generous bound: LOG_FLUSH_MS plus a busy machine.
+  await waitUntil("the timed write", () => {
+    try {
+      return Deno.readTextFileSync(path).includes("buffered");
+    } catch {
+      return false;
+    }
+  }, LOG_FLUSH_MS + 5000);
+});
+
+Deno.test("server: keeps serving across UTC midnight with its log folder removed, then replaced by a file", async () => {
+  await using tmp = await tempLogDir();
+  await Deno.mkdir(tmp.dir);
+  const clock = steppableWallClock();
+  const reports: string[] = [];
+  try {
+    // Two seconds before the next UTC midnight.
+    const midnight = Math.ceil(Date.now() / DAY_MS) * DAY_MS;
+    clock.step(midnight - 2000 - Date.now());
+    const sink = await configureServerLogging(tmp.dir, { report: (l) => reports.push(l) });
+    try {
+      await using srv = await startTestServer({ logDir: tmp.dir });
+      await using alice = await join(srv.url, "alice");
+      await sink.flush();
+      assertMatch(await read(`${tmp.dir}/${utcDay(midnight - 1)}-server.log`), /Listening on/);
+
+      // The folder is removed during the day; the clock crosses midnight.
+      await Deno.remove(tmp.dir, { recursive: true });
+      clock.step(5000);
+      await using bob = await join(srv.url, "bob");
+      alice.send("MSG after midnight");
+      await bob.until(/alice: after midnight$/);
+      await sink.flush();
+      assertMatch(await read(`${tmp.dir}/${utcDay(midnight)}-server.log`), /bob/);
+
+      // A file where the folder was (unwritable, even for root); the next midnight.
+      await Deno.remove(tmp.dir, { recursive: true });
+      await Deno.writeTextFile(tmp.dir, "not a folder");
+      clock.step(DAY_MS);
+      await using carol = await join(srv.url, "carol");
+      carol.send("MSG still serving");
+      await alice.until(/carol: still serving$/);
+      await sink.flush();
+      await using dave = await join(srv.url, "dave");
+      await sink.flush();
+      assertOk(sink.failures() >= 2, `failures ${sink.failures()}`);
+      assertEquals(reports.length, 1, reports.join("\n"));
+      dave.send("MSG and still");
+      await carol.until(/dave: and still$/);
+    } finally {
+      await dispose();
+    }
+  } finally {
+    clock.restore();
+  }
+});
