@@ -5,6 +5,9 @@
  * same everywhere, and the notices say what happened. One redis-server
  * (without persistence) serves every step.
  */
+import type { RoomEvent } from "../server/core/bus.ts";
+import { createRedisLink } from "../server/redis/link.ts";
+import { startStreamReader } from "../server/redis/reader.ts";
 import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE, REDIS_RESTORED_NOTICE, renamedNotice } from "../server/redis/setup.ts";
 import { connect, join, startTestServer, type TestClient, type TestServer } from "./helpers.ts";
 import { startRedis, type TestRedis } from "./redis_helpers.ts";
@@ -165,4 +168,32 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
       await closeRoom(r);
     }
   });
+
+  await t.step(
+    "a reader moved to a recreated stream applies entries whose ids are below its old position",
+    async () => {
+      const link = createRedisLink({ url: redis.url });
+      try {
+        await link.ready(AbortSignal.timeout(5000));
+        const seen: string[] = [];
+        const apply = (ev: RoomEvent) => void seen.push(ev.kind === "typing" ? ev.nick : ev.kind);
+        // The old stream's position is far ahead of any id the new stream will hand out.
+        const reader = startStreamReader(link, "ids:old", "99999999999999-0", apply, 5000, "ids:wake");
+        try {
+          reader.switchTo("ids:new", "0-0");
+          await link.call(["XADD", "ids:wake", "*", "w", 1]); // interrupts the blocked read at once
+          const event = JSON.stringify({ kind: "typing", nick: "x", member: { node: "n", id: 1 } });
+          const id = await link.call(["XADD", "ids:new", "*", "e", event]) as string;
+          await reader.applied(id, 2000); // well under the 5 s block: the wake moved the read
+          assertEquals(seen, ["x"], "applied from the new stream");
+        } finally {
+          const stopped = reader.stop();
+          await link.close(); // interrupts the blocked read
+          await stopped;
+        }
+      } finally {
+        await link.close();
+      }
+    },
+  );
 });
