@@ -22,7 +22,9 @@ import { byId, el, storage } from "./dom.ts";
 import { socketUrlFor, titleFor } from "./format.ts";
 import { readComposer } from "./input.ts";
 import { createMessageList } from "./message_list.ts";
+import { createNotifier } from "./notify.ts";
 import { createRoster } from "./roster.ts";
+import { mentions } from "./text_parts.ts";
 import { createTypingThrottle, createTypingTracker, typingText } from "./typing.ts";
 
 /** Automatic rejoins after a reload while the old session still holds the nick. */
@@ -32,21 +34,32 @@ const AUTO_REJOIN_STEP_MS = 250;
 const SESSION_NICK_KEY = "wirechat.session-nick";
 /** localStorage: the last nick used (prefills the form). */
 const LAST_NICK_KEY = "wirechat.last-nick";
+/**
+ * After a reconnect, how long the members seen before the drop may come back
+ * without being announced as arrivals (they reconnect with their own backoff,
+ * at most 15 s by default), in ms.
+ */
+export const RETURN_QUIET_MS = 30_000;
+/** The join card's note after Leave or `/quit`. */
+export const LEFT_TEXT = "You left the chat.";
 
 const ui = {
   joinView: byId<HTMLElement>("join-view"),
   joinForm: byId<HTMLFormElement>("join-form"),
   nick: byId<HTMLInputElement>("nick"),
   joinError: byId<HTMLParagraphElement>("join-error"),
+  joinNote: byId<HTMLParagraphElement>("join-note"),
   joinButton: byId<HTMLButtonElement>("join-button"),
   chatView: byId<HTMLElement>("chat-view"),
   me: byId<HTMLParagraphElement>("me"),
   status: byId<HTMLParagraphElement>("status"),
   statusText: byId<HTMLSpanElement>("status-text"),
   leave: byId<HTMLButtonElement>("leave"),
+  notify: byId<HTMLButtonElement>("notify"),
   people: byId<HTMLUListElement>("people"),
   peopleCount: byId<HTMLSpanElement>("people-count"),
   messages: byId<HTMLOListElement>("messages"),
+  newMessages: byId<HTMLButtonElement>("new-messages"),
   typing: byId<HTMLParagraphElement>("typing"),
   composer: byId<HTMLFormElement>("composer"),
   input: byId<HTMLTextAreaElement>("input"),
@@ -61,6 +74,12 @@ const typingThrottle = createTypingThrottle();
 let conn: Connection | undefined;
 let pmTo: string | undefined;
 let unread = 0;
+let unreadMentions = 0;
+/** Keys of the members present before the connection dropped: not announced again when they return. */
+let returning: Set<string> | undefined;
+let returningTimer: ReturnType<typeof setTimeout> | undefined;
+/** The server announced its shutdown: the drop that follows is expected, not an error. */
+let shutdownSeen = false;
 let autoWhoPending = 0;
 let historyDivider: { label: string; shown: boolean } | undefined;
 let typingTimer: ReturnType<typeof setTimeout> | undefined;
@@ -69,12 +88,15 @@ function isOwn(nick: string): boolean {
   return conn?.nick !== undefined && nickKey(nick) === nickKey(conn.nick);
 }
 
-const messages = createMessageList(ui.messages, isOwn);
+const messages = createMessageList(ui.messages, ui.newMessages, isOwn);
+const notifier = createNotifier(ui.notify);
 
 // ---------------------------------------------------------------- rendering
 
 function renderPeople(): void {
-  const items = roster.list().map((nick) => {
+  // One's own chip first, so it is visible on a phone too.
+  const nicks = roster.list().sort((a, b) => Number(isOwn(b)) - Number(isOwn(a)));
+  const items = nicks.map((nick) => {
     const li = el("li");
     const b = el("button", "person", nick);
     b.type = "button";
@@ -116,9 +138,10 @@ function setStatus(state: string, text: string): void {
   ui.statusText.textContent = text;
 }
 
-function setUnread(n: number): void {
+function setUnread(n: number, mentioned = 0): void {
   unread = n;
-  document.title = titleFor(unread);
+  unreadMentions = mentioned;
+  document.title = titleFor(unread, unreadMentions);
 }
 
 function showChat(nick: string): void {
@@ -127,12 +150,16 @@ function showChat(nick: string): void {
   ui.leave.hidden = false;
   ui.me.hidden = false;
   ui.me.textContent = `You are ${nick}`;
+  ui.joinNote.textContent = "";
+  notifier.refresh();
   ui.input.focus();
 }
 
-function showJoin(error?: string): void {
+function showJoin(error?: string, note = ""): void {
   ui.chatView.hidden = true;
   ui.leave.hidden = true;
+  ui.notify.hidden = true;
+  ui.joinNote.textContent = note;
   ui.me.hidden = true;
   ui.joinView.hidden = false;
   ui.joinButton.disabled = false;
@@ -144,10 +171,30 @@ function showJoin(error?: string): void {
 
 // ---------------------------------------------------------------- events
 
+/** Whether a live line from someone else mentions the user. */
+function mentionsMe(nick: string, text: string): boolean {
+  return !isOwn(nick) && conn?.nick !== undefined && mentions(text, conn.nick);
+}
+
+/** While the tab is hidden: counts others' messages in the title; mentions and private messages also notify. */
 function countUnread(info: LineInfo): void {
   if (!document.hidden || info.replay) return;
   const ev = info.event;
-  if ((ev.type === "msg" && !isOwn(ev.nick)) || (ev.type === "pm" && !isOwn(ev.from))) setUnread(unread + 1);
+  if (ev.type === "msg" && !isOwn(ev.nick)) {
+    const mentioned = mentionsMe(ev.nick, ev.text);
+    setUnread(unread + 1, unreadMentions + Number(mentioned));
+    if (mentioned) notifier.raise(`${ev.nick} mentioned you`, ev.text);
+  } else if (ev.type === "pm" && !isOwn(ev.from)) {
+    setUnread(unread + 1, unreadMentions + 1);
+    notifier.raise(`Private message from ${ev.from}`, ev.text);
+  }
+}
+
+/** Forgets who was present before the drop (the quiet time after a reconnect is over). */
+function endReturning(): void {
+  if (returningTimer !== undefined) clearTimeout(returningTimer);
+  returningTimer = undefined;
+  returning = undefined;
 }
 
 function onLine(info: LineInfo): void {
@@ -161,11 +208,14 @@ function onLine(info: LineInfo): void {
       // The greeting is shown once, not again on every reconnect.
       if (!info.reconnected || conn?.state === "connected") messages.system(ev.text);
       return;
-    case "join":
+    case "join": {
       roster.join(ev.nick);
       renderPeople();
-      messages.system(isOwn(ev.nick) ? `You joined as ${ev.nick}.` : `${ev.nick} joined the chat!`);
+      // After a reconnect: "Reconnected." says it for us, and members seen before the drop just come back.
+      const back = isOwn(ev.nick) ? info.reconnected : returning?.delete(nickKey(ev.nick));
+      if (!back) messages.system(isOwn(ev.nick) ? `You joined as ${ev.nick}.` : `${ev.nick} joined the chat!`);
       return;
+    }
     case "leave":
       roster.leave(ev.nick);
       typing.clear(ev.nick);
@@ -193,7 +243,7 @@ function onLine(info: LineInfo): void {
       }
       typing.clear(ev.nick);
       renderTyping();
-      messages.chat(ev.ts, ev.nick, ev.text, history);
+      messages.chat(ev.ts, ev.nick, ev.text, { history, mention: mentionsMe(ev.nick, ev.text) });
       return;
     case "pm":
       typing.clear(ev.from);
@@ -231,7 +281,8 @@ function onLine(info: LineInfo): void {
       messages.system(`Server version ${ev.version}`);
       return;
     case "shutdown":
-      messages.system("The server is shutting down.", "err");
+      shutdownSeen = true;
+      messages.system("The server is shutting down.");
       return;
     case "unknown":
       messages.system(ev.line);
@@ -249,12 +300,21 @@ function onStatus(change: StatusChange): void {
       storage("local")?.setItem(LAST_NICK_KEY, change.nick);
       showChat(change.nick);
       if (change.reconnected) messages.system("Reconnected.");
+      shutdownSeen = false;
+      if (returningTimer !== undefined) clearTimeout(returningTimer);
+      if (returning) returningTimer = setTimeout(endReturning, RETURN_QUIET_MS);
       autoWhoPending++;
       conn?.send({ type: "who" });
       return;
     case "reconnecting":
       setStatus("reconnecting", `Reconnecting in ${Math.ceil(change.delayMs / 1000)} s…`);
-      if (change.attempt === 1) messages.system(`Connection lost: ${change.reason}. Reconnecting…`, "err");
+      if (change.attempt === 1) {
+        messages.system(`Connection lost: ${change.reason}. Reconnecting…`, shutdownSeen ? "sys" : "err");
+      }
+      if (returningTimer !== undefined) clearTimeout(returningTimer);
+      returningTimer = undefined;
+      returning ??= new Set();
+      for (const nick of roster.list()) if (!isOwn(nick)) returning.add(nickKey(nick));
       roster.reset([]);
       typing.active(Infinity);
       renderPeople();
@@ -264,6 +324,7 @@ function onStatus(change: StatusChange): void {
       setStatus("closed", "Disconnected");
       if (change.error) messages.system(`Disconnected: ${change.error}`, "err");
       conn = undefined;
+      endReturning();
       // After an unrequested end the tab does not rejoin on reload.
       storage("session")?.removeItem(SESSION_NICK_KEY);
       showJoin(change.error);
@@ -277,6 +338,9 @@ async function join(nick: string, tries = 1): Promise<void> {
   if (validateNick(nick) === undefined) return showJoin("Nicknames are 1–20 characters with no spaces.");
   ui.joinButton.disabled = true;
   ui.joinError.textContent = "";
+  ui.joinNote.textContent = "";
+  endReturning();
+  shutdownSeen = false;
   messages.clear();
   roster.reset([]);
   renderPeople();
@@ -325,8 +389,9 @@ async function leave(): Promise<void> {
   conn = undefined;
   setPm(undefined);
   await c?.quit();
+  endReturning();
   setStatus("closed", "Not connected");
-  showJoin();
+  showJoin(undefined, LEFT_TEXT);
 }
 
 function submitComposer(): void {
@@ -382,7 +447,7 @@ ui.pmCancel.addEventListener("click", () => {
 ui.leave.addEventListener("click", () => void leave());
 
 document.addEventListener("visibilitychange", () => {
-  if (!document.hidden) setUnread(0);
+  if (!document.hidden) setUnread(0, 0);
 });
 
 // Rejoin after a reload; otherwise offer the last nick.
