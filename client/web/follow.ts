@@ -41,8 +41,15 @@ export function createFollower(list: HTMLElement, control: HTMLButtonElement): F
     showControl();
   }
 
-  // Only the reader's scrolling changes whether we follow: a layout change moves no scroll position by itself.
+  // Only the reader's scrolling changes whether we follow. A scroll event that comes with a new height of the
+  // list (a bar opened, the keyboard, a resize) is the layout's doing, not the reader's.
+  let height = list.clientHeight;
+  function keep(): void {
+    height = list.clientHeight;
+    if (following) list.scrollTop = list.scrollHeight;
+  }
   list.addEventListener("scroll", () => {
+    if (list.clientHeight !== height) return keep();
     following = atBottom();
     if (following && unseen > 0) {
       unseen = 0;
@@ -50,9 +57,7 @@ export function createFollower(list: HTMLElement, control: HTMLButtonElement): F
     }
   }, { passive: true });
 
-  new ResizeObserver(() => {
-    if (following) list.scrollTop = list.scrollHeight;
-  }).observe(list);
+  new ResizeObserver(keep).observe(list);
 
   control.addEventListener("click", () => {
     jump();
