@@ -494,6 +494,8 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
           await waitLine(p.page, "dave joined the chat!");
           bob2.send("MSG back again");
           await waitLine(p.page, "back again");
+          carol2.send("MSG me too");
+          await waitLine(p.page, "me too");
           const sys = await texts(p.page, "#messages .sys .text");
           const after = sys.slice(sys.indexOf("The server is shutting down."));
           assert(
