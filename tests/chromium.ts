@@ -17,7 +17,7 @@
  */
 import fs from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { formatLogLine, messageFileName } from "../server/message_log.ts";
+import { formatLogLine, messageFileName } from "../server/core/message_log.ts";
 import type { ChatMessage } from "../protocol/mod.ts";
 import { WAIT_MS } from "./helpers.ts";
 
