@@ -22,6 +22,7 @@ import {
   seedHistory,
   send,
   setHidden,
+  tempDir,
   texts,
   waitLine,
   waitStatus,
@@ -123,188 +124,164 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
     "1. the list follows the bottom when the PM bar opens or closes, on a resize, and always shows one's own line",
     async () => {
       await using srv = await startTestServer();
-      const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`, PHONE_390);
-      try {
-        await joinAs(p, "reader");
-        await using talker = await join(srv.url, "talker");
-        await fill(p.page, talker, "filler", 40);
-        await waitAtBottom(p.page, "after 40 lines");
+      await using p = await openPage(browser, `http://127.0.0.1:${srv.port}/`, PHONE_390);
+      await joinAs(p, "reader");
+      await using talker = await join(srv.url, "talker");
+      await fill(p.page, talker, "filler", 40);
+      await waitAtBottom(p.page, "after 40 lines");
 
-        // The bug: a click on a name opens the PM bar, which shrinks the list.
-        await p.page.click('#people .person[data-nick="talker"]');
-        await p.page.waitForSelector("#pm-bar:not([hidden])");
-        await waitAtBottom(p.page, "after the PM bar opened");
-        await send(p.page, "a private word");
-        await waitLine(p.page, "a private word", "#messages .pm");
-        await waitAtBottom(p.page, "after one's own private message");
-        assert(await lineShown(p.page, "a private word"), "own private message not in view");
-        talker.send("MSG next public line");
-        await waitLine(p.page, "next public line");
-        await waitAtBottom(p.page, "after a line while the PM bar is open");
-        await p.page.click("#pm-cancel");
-        await p.page.waitForSelector("#pm-bar", { state: "hidden" });
-        await waitAtBottom(p.page, "after the PM bar closed");
+      // The bug: a click on a name opens the PM bar, which shrinks the list.
+      await p.page.click('#people .person[data-nick="talker"]');
+      await p.page.waitForSelector("#pm-bar:not([hidden])");
+      await waitAtBottom(p.page, "after the PM bar opened");
+      await send(p.page, "a private word");
+      await waitLine(p.page, "a private word", "#messages .pm");
+      await waitAtBottom(p.page, "after one's own private message");
+      assert(await lineShown(p.page, "a private word"), "own private message not in view");
+      talker.send("MSG next public line");
+      await waitLine(p.page, "next public line");
+      await waitAtBottom(p.page, "after a line while the PM bar is open");
+      await p.page.click("#pm-cancel");
+      await p.page.waitForSelector("#pm-bar", { state: "hidden" });
+      await waitAtBottom(p.page, "after the PM bar closed");
 
-        // The on-screen keyboard or a resize shrinks the window.
-        await p.page.setViewportSize({ width: PHONE_390.width, height: 500 });
-        await waitAtBottom(p.page, "after the window got shorter");
-        await p.page.setViewportSize(PHONE_390);
-        await waitAtBottom(p.page, "after the window got taller");
+      // The on-screen keyboard or a resize shrinks the window.
+      await p.page.setViewportSize({ width: PHONE_390.width, height: 500 });
+      await waitAtBottom(p.page, "after the window got shorter");
+      await p.page.setViewportSize(PHONE_390);
+      await waitAtBottom(p.page, "after the window got taller");
 
-        // Scrolled up, one's own line still brings the list down to it.
-        await scrollToTop(p.page);
-        await send(p.page, "my own line while scrolled up");
-        await waitLine(p.page, "my own line while scrolled up");
-        await waitAtBottom(p.page, "after one's own line while scrolled up");
-        assert(await lineShown(p.page, "my own line while scrolled up"), "own line not in view");
-        assert(p.errors.length === 0, `page errors: ${p.errors}`);
-      } finally {
-        await p.context.close();
-      }
+      // Scrolled up, one's own line still brings the list down to it.
+      await scrollToTop(p.page);
+      await send(p.page, "my own line while scrolled up");
+      await waitLine(p.page, "my own line while scrolled up");
+      await waitAtBottom(p.page, "after one's own line while scrolled up");
+      assert(await lineShown(p.page, "my own line while scrolled up"), "own line not in view");
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
     },
   );
 
   await t.step("2. scrolled up: 'N new messages' counts new lines, jumps to the newest and goes away", async () => {
     await using srv = await startTestServer();
-    const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
-    try {
-      await joinAs(p, "reader");
-      await using talker = await join(srv.url, "talker");
-      await fill(p.page, talker, "filler", 40);
-      await waitAtBottom(p.page, "after 40 lines");
-      assert(await p.page.isHidden("#new-messages"), "control shown while at the bottom");
-      await scrollToTop(p.page);
-      await fill(p.page, talker, "while away", 3);
-      await p.page.locator("#new-messages", { hasText: /^3 new messages$/ }).waitFor();
-      assert(await distanceFromBottom(p.page) > 100, "the list followed although the reader had scrolled up");
-      assert(!(await lineShown(p.page, "while away 3")), "newest line already in view");
-      await screenshot(p.page, "desktop-new-messages.png");
-      await p.page.click("#new-messages");
-      await waitAtBottom(p.page, "after the control was clicked");
-      await p.page.waitForSelector("#new-messages", { state: "hidden" });
-      assert(await lineShown(p.page, "while away 3"), "newest line not in view after the jump");
-      // Following again: the next line keeps the list at the bottom and shows no control.
-      talker.send("MSG after the jump");
-      await waitLine(p.page, "after the jump");
-      await waitAtBottom(p.page, "after the next line");
-      assert(await p.page.isHidden("#new-messages"), "control back while at the bottom");
-      assert(p.errors.length === 0, `page errors: ${p.errors}`);
-    } finally {
-      await p.context.close();
-    }
+    await using p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
+    await joinAs(p, "reader");
+    await using talker = await join(srv.url, "talker");
+    await fill(p.page, talker, "filler", 40);
+    await waitAtBottom(p.page, "after 40 lines");
+    assert(await p.page.isHidden("#new-messages"), "control shown while at the bottom");
+    await scrollToTop(p.page);
+    await fill(p.page, talker, "while away", 3);
+    await p.page.locator("#new-messages", { hasText: /^3 new messages$/ }).waitFor();
+    assert(await distanceFromBottom(p.page) > 100, "the list followed although the reader had scrolled up");
+    assert(!(await lineShown(p.page, "while away 3")), "newest line already in view");
+    await screenshot(p.page, "desktop-new-messages.png");
+    await p.page.click("#new-messages");
+    await waitAtBottom(p.page, "after the control was clicked");
+    await p.page.waitForSelector("#new-messages", { state: "hidden" });
+    assert(await lineShown(p.page, "while away 3"), "newest line not in view after the jump");
+    // Following again: the next line keeps the list at the bottom and shows no control.
+    talker.send("MSG after the jump");
+    await waitLine(p.page, "after the jump");
+    await waitAtBottom(p.page, "after the next line");
+    assert(await p.page.isHidden("#new-messages"), "control back while at the bottom");
+    assert(p.errors.length === 0, `page errors: ${p.errors}`);
   });
 
   await t.step(
     "3. day dividers in the replay and the live list ('Fri 20 Nov', 'Yesterday', 'Today'); times stay HH:MM",
     async () => {
-      const logDir = await Deno.makeTempDir({ prefix: "wirechat-browser-days-" });
-      try {
-        const old = daysAgo(4, 9, 30);
-        const seeded = [
-          { ts: old, nick: "ada", text: "four days ago" },
-          { ts: daysAgo(1, 18, 5), nick: "ada", text: "yesterday evening" },
-          { ts: daysAgo(1, 18, 6), nick: "bob", text: "also yesterday" },
-        ];
-        await seedHistory(logDir, seeded);
-        await using srv = await startTestServer({ logDir });
-        const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
-        try {
-          await joinAs(p, "reader");
-          await p.page.locator("#messages .divider", { hasText: "Now" }).waitFor();
-          const oldLabel = new Date(old).toLocaleDateString("en-GB", {
-            weekday: "short",
-            day: "numeric",
-            month: "short",
-          })
-            .replace(",", "");
-          assert(
-            (await texts(p.page, "#messages .divider.day")).join("|") === `${oldLabel}|Yesterday`,
-            `replay day dividers: ${await texts(p.page, "#messages .divider.day")}`,
-          );
-          // Each divider comes right before the first line of its day.
-          const order = await p.page.$$eval(
-            "#messages > li",
-            (lis: any[]) =>
-              lis.map((li) =>
-                li.classList.contains("day") ? `[${li.textContent}]` : li.querySelector(".text")?.textContent
-              )
-                .filter((x) => x && x !== "Welcome to Wirechat 0.1.0" && !String(x).startsWith("You joined")),
-          );
-          assert(
-            order.join("|").includes(`[${oldLabel}]|four days ago|[Yesterday]|yesterday evening|also yesterday`),
-            `order: ${order.join("|")}`,
-          );
-          await using bob = await join(srv.url, "bob");
-          bob.send("MSG live today");
-          await waitLine(p.page, "live today");
-          bob.send("MSG live again");
-          await waitLine(p.page, "live again");
-          assert(
-            (await texts(p.page, "#messages .divider.day")).join("|") === `${oldLabel}|Yesterday|Today`,
-            `day dividers after live lines: ${await texts(p.page, "#messages .divider.day")}`,
-          );
-          const times = await p.page.$$eval(
-            "#messages .line time",
-            (ts: any[]) => ts.map((t) => [t.textContent, t.dateTime]),
-          );
-          for (const [shown, iso] of times) {
-            const d = new Date(iso);
-            const want = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-            assert(shown === want, `time ${iso} shown as ${shown}, not ${want}`);
-          }
-          await screenshot(p.page, "desktop-day-dividers.png");
-          assert(p.errors.length === 0, `page errors: ${p.errors}`);
-        } finally {
-          await p.context.close();
-        }
-      } finally {
-        await Deno.remove(logDir, { recursive: true });
+      await using dir = await tempDir("wirechat-browser-days-");
+      const logDir = dir.path;
+      const old = daysAgo(4, 9, 30);
+      const seeded = [
+        { ts: old, nick: "ada", text: "four days ago" },
+        { ts: daysAgo(1, 18, 5), nick: "ada", text: "yesterday evening" },
+        { ts: daysAgo(1, 18, 6), nick: "bob", text: "also yesterday" },
+      ];
+      await seedHistory(logDir, seeded);
+      await using srv = await startTestServer({ logDir });
+      await using p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
+      await joinAs(p, "reader");
+      await p.page.locator("#messages .divider", { hasText: "Now" }).waitFor();
+      const oldLabel = new Date(old).toLocaleDateString("en-GB", {
+        weekday: "short",
+        day: "numeric",
+        month: "short",
+      })
+        .replace(",", "");
+      assert(
+        (await texts(p.page, "#messages .divider.day")).join("|") === `${oldLabel}|Yesterday`,
+        `replay day dividers: ${await texts(p.page, "#messages .divider.day")}`,
+      );
+      // Each divider comes right before the first line of its day.
+      const order = await p.page.$$eval(
+        "#messages > li",
+        (lis: any[]) =>
+          lis.map((li) => li.classList.contains("day") ? `[${li.textContent}]` : li.querySelector(".text")?.textContent)
+            .filter((x) => x && x !== "Welcome to Wirechat 0.1.0" && !String(x).startsWith("You joined")),
+      );
+      assert(
+        order.join("|").includes(`[${oldLabel}]|four days ago|[Yesterday]|yesterday evening|also yesterday`),
+        `order: ${order.join("|")}`,
+      );
+      await using bob = await join(srv.url, "bob");
+      bob.send("MSG live today");
+      await waitLine(p.page, "live today");
+      bob.send("MSG live again");
+      await waitLine(p.page, "live again");
+      assert(
+        (await texts(p.page, "#messages .divider.day")).join("|") === `${oldLabel}|Yesterday|Today`,
+        `day dividers after live lines: ${await texts(p.page, "#messages .divider.day")}`,
+      );
+      const times = await p.page.$$eval(
+        "#messages .line time",
+        (ts: any[]) => ts.map((t) => [t.textContent, t.dateTime]),
+      );
+      for (const [shown, iso] of times) {
+        const d = new Date(iso);
+        const want = `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+        assert(shown === want, `time ${iso} shown as ${shown}, not ${want}`);
       }
+      await screenshot(p.page, "desktop-day-dividers.png");
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
     },
   );
 
   await t.step(
     "4. each nick has the terminal client's colour slot, with 4.5:1 contrast on its row in light and dark",
     async () => {
-      const logDir = await Deno.makeTempDir({ prefix: "wirechat-browser-colours-" });
-      try {
-        const nicks = nickPerColour();
-        const ts = new Date().toISOString();
-        await seedHistory(logDir, [
-          ...[...nicks.values()].map((nick) => ({ ts, nick, text: "plain line" })),
-          ...[...nicks.values()].map((nick) => ({ ts, nick, text: "hello viewer, a mention" })),
-          { ts, nick: "viewer", text: "my own line" },
-        ]);
-        await using srv = await startTestServer({ logDir });
-        const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
-        try {
-          await joinAs(p, "viewer");
-          await p.page.locator("#messages .divider", { hasText: "Now" }).waitFor();
-          // The grouped second lines hide their nicks: show them all for the measurement.
-          await p.page.$$eval("#messages .cont", (lis: any[]) => lis.forEach((li) => li.classList.remove("cont")));
-          for (const scheme of ["light", "dark"] as const) {
-            await p.page.emulateMedia({ colorScheme: scheme });
-            const shown = await nickColours(p.page);
-            assert(shown.length === 2 * nicks.size + 1, `${shown.length} nicks shown`);
-            const backgrounds = new Set<string>();
-            for (const n of shown) {
-              assert(n.cls.split(" ").includes(`nc-${nickColor(n.nick)}`), `${n.nick} has ${n.cls}`);
-              const ratio = contrast(n.fg, n.bg);
-              assert(ratio >= 4.5, `${scheme}: ${n.nick} ${n.fg} on ${n.bg} is ${ratio.toFixed(2)}:1`);
-              backgrounds.add(n.bg);
-            }
-            // Plain rows, mention rows and one's own row: three backgrounds measured.
-            assert(backgrounds.size === 3, `${scheme}: backgrounds ${[...backgrounds]}`);
-            const distinct = new Set(shown.filter((n) => n.nick !== "viewer").map((n) => n.fg));
-            assert(distinct.size === NICK_PALETTE.length, `${scheme}: ${distinct.size} distinct nick colours`);
-          }
-          assert(p.errors.length === 0, `page errors: ${p.errors}`);
-        } finally {
-          await p.context.close();
+      await using dir = await tempDir("wirechat-browser-colours-");
+      const logDir = dir.path;
+      const nicks = nickPerColour();
+      const ts = new Date().toISOString();
+      await seedHistory(logDir, [
+        ...[...nicks.values()].map((nick) => ({ ts, nick, text: "plain line" })),
+        ...[...nicks.values()].map((nick) => ({ ts, nick, text: "hello viewer, a mention" })),
+        { ts, nick: "viewer", text: "my own line" },
+      ]);
+      await using srv = await startTestServer({ logDir });
+      await using p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
+      await joinAs(p, "viewer");
+      await p.page.locator("#messages .divider", { hasText: "Now" }).waitFor();
+      // The grouped second lines hide their nicks: show them all for the measurement.
+      await p.page.$$eval("#messages .cont", (lis: any[]) => lis.forEach((li) => li.classList.remove("cont")));
+      for (const scheme of ["light", "dark"] as const) {
+        await p.page.emulateMedia({ colorScheme: scheme });
+        const shown = await nickColours(p.page);
+        assert(shown.length === 2 * nicks.size + 1, `${shown.length} nicks shown`);
+        const backgrounds = new Set<string>();
+        for (const n of shown) {
+          assert(n.cls.split(" ").includes(`nc-${nickColor(n.nick)}`), `${n.nick} has ${n.cls}`);
+          const ratio = contrast(n.fg, n.bg);
+          assert(ratio >= 4.5, `${scheme}: ${n.nick} ${n.fg} on ${n.bg} is ${ratio.toFixed(2)}:1`);
+          backgrounds.add(n.bg);
         }
-      } finally {
-        await Deno.remove(logDir, { recursive: true });
+        // Plain rows, mention rows and one's own row: three backgrounds measured.
+        assert(backgrounds.size === 3, `${scheme}: backgrounds ${[...backgrounds]}`);
+        const distinct = new Set(shown.filter((n) => n.nick !== "viewer").map((n) => n.fg));
+        assert(distinct.size === NICK_PALETTE.length, `${scheme}: ${distinct.size} distinct nick colours`);
       }
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
     },
   );
 
@@ -314,7 +291,7 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       await using srv = await startTestServer();
       const base = `http://127.0.0.1:${srv.port}/`;
       // A stand-in for the browser's Notification API that records what the page asks for and raises.
-      const p = await openPage(browser, base, DESKTOP, {
+      await using p = await openPage(browser, base, DESKTOP, {
         initScript: () => {
           const g = globalThis as any;
           g.__asked = 0;
@@ -343,186 +320,166 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       });
       const asked = () => p.page.evaluate(() => (globalThis as any).__asked as number);
       const notes = () => p.page.evaluate(() => (globalThis as any).__notes as string[]);
-      try {
-        assert(await asked() === 0, "permission asked on load");
-        await joinAs(p, "viewer");
-        await using peer = await join(srv.url, "peer");
+      assert(await asked() === 0, "permission asked on load");
+      await joinAs(p, "viewer");
+      await using peer = await join(srv.url, "peer");
 
-        const text = `see https://example.com/a?b=1&c=2, or (http://example.org/x_(y)). javascript:alert(1) ` +
-          `<b>bold</b> www.example.net ftp://example.com`;
-        peer.send(`MSG ${text}`);
-        await waitLine(p.page, text);
-        const links = await p.page.$$eval(
-          "#messages .msg .text a",
-          (as: any[]) => as.map((a) => ({ href: a.href, text: a.textContent, rel: a.rel, target: a.target })),
-        );
-        assert(links.length === 2, `links: ${JSON.stringify(links)}`);
-        assert(
-          links[0].href === "https://example.com/a?b=1&c=2" && links[0].text === links[0].href,
-          `first link: ${JSON.stringify(links[0])}`,
-        );
-        assert(links[1].text === "http://example.org/x_(y)", `second link: ${JSON.stringify(links[1])}`);
-        for (const l of links) {
-          assert(l.rel === "noopener noreferrer" && l.target === "_blank", `link attributes: ${JSON.stringify(l)}`);
-        }
-        const elements = await p.page.$$eval("#messages .msg .text *", (els: any[]) => els.map((e) => e.tagName));
-        assert(elements.join() === "A,A", `elements in the message: ${elements}`);
-
-        // A mention of one's nick (as a word, any case) is highlighted; a longer word containing it is not.
-        peer.send("MSG hey VIEWER, look at this");
-        peer.send("MSG the viewers are happy");
-        assert((await waitLine(p.page, "hey VIEWER, look at this")).includes("mention"), "mention not highlighted");
-        assert(
-          !(await waitLine(p.page, "the viewers are happy")).includes("mention"),
-          "'viewers' counted as a mention",
-        );
-        await send(p.page, "viewer talking about viewer");
-        assert(!(await waitLine(p.page, "viewer talking about viewer")).includes("mention"), "own line highlighted");
-
-        // Hidden tab, notifications not allowed yet: the title counts, nothing is raised, nothing was asked.
-        await setHidden(p.page, true);
-        peer.send("MSG viewer: are you there?");
-        await waitTitle(p.page, "(1 · @1) Wirechat");
-        assert((await notes()).length === 0, `notified without permission: ${await notes()}`);
-        await setHidden(p.page, false);
-        await waitTitle(p.page, "Wirechat");
-        assert(await asked() === 0, "permission asked without a click");
-
-        // A click allows them; then a hidden tab raises one for a mention, none for other lines.
-        await p.page.click("#notify");
-        await p.page.waitForSelector("#notify", { state: "hidden" });
-        assert(await asked() === 1, `permission asked ${await asked()} times`);
-        await setHidden(p.page, true);
-        peer.send("MSG nothing for you");
-        await waitTitle(p.page, "(1) Wirechat");
-        peer.send("MSG ping viewer");
-        await waitTitle(p.page, "(2 · @1) Wirechat");
-        peer.send("PM viewer just between us");
-        await waitTitle(p.page, "(3 · @2) Wirechat");
-        assert(
-          JSON.stringify(await notes()) ===
-            JSON.stringify(["peer mentioned you: ping viewer", "Private message from peer: just between us"]),
-          `notifications: ${JSON.stringify(await notes())}`,
-        );
-        await setHidden(p.page, false);
-        await waitTitle(p.page, "Wirechat");
-        assert(foreign.length === 0, `requests to other hosts: ${foreign}`);
-        assert(p.errors.length === 0, `page errors: ${p.errors}`);
-      } finally {
-        await p.context.close();
+      const text = `see https://example.com/a?b=1&c=2, or (http://example.org/x_(y)). javascript:alert(1) ` +
+        `<b>bold</b> www.example.net ftp://example.com`;
+      peer.send(`MSG ${text}`);
+      await waitLine(p.page, text);
+      const links = await p.page.$$eval(
+        "#messages .msg .text a",
+        (as: any[]) => as.map((a) => ({ href: a.href, text: a.textContent, rel: a.rel, target: a.target })),
+      );
+      assert(links.length === 2, `links: ${JSON.stringify(links)}`);
+      assert(
+        links[0].href === "https://example.com/a?b=1&c=2" && links[0].text === links[0].href,
+        `first link: ${JSON.stringify(links[0])}`,
+      );
+      assert(links[1].text === "http://example.org/x_(y)", `second link: ${JSON.stringify(links[1])}`);
+      for (const l of links) {
+        assert(l.rel === "noopener noreferrer" && l.target === "_blank", `link attributes: ${JSON.stringify(l)}`);
       }
+      const elements = await p.page.$$eval("#messages .msg .text *", (els: any[]) => els.map((e) => e.tagName));
+      assert(elements.join() === "A,A", `elements in the message: ${elements}`);
+
+      // A mention of one's nick (as a word, any case) is highlighted; a longer word containing it is not.
+      peer.send("MSG hey VIEWER, look at this");
+      peer.send("MSG the viewers are happy");
+      assert((await waitLine(p.page, "hey VIEWER, look at this")).includes("mention"), "mention not highlighted");
+      assert(
+        !(await waitLine(p.page, "the viewers are happy")).includes("mention"),
+        "'viewers' counted as a mention",
+      );
+      await send(p.page, "viewer talking about viewer");
+      assert(!(await waitLine(p.page, "viewer talking about viewer")).includes("mention"), "own line highlighted");
+
+      // Hidden tab, notifications not allowed yet: the title counts, nothing is raised, nothing was asked.
+      await setHidden(p.page, true);
+      peer.send("MSG viewer: are you there?");
+      await waitTitle(p.page, "(1 · @1) Wirechat");
+      assert((await notes()).length === 0, `notified without permission: ${await notes()}`);
+      await setHidden(p.page, false);
+      await waitTitle(p.page, "Wirechat");
+      assert(await asked() === 0, "permission asked without a click");
+
+      // A click allows them; then a hidden tab raises one for a mention, none for other lines.
+      await p.page.click("#notify");
+      await p.page.waitForSelector("#notify", { state: "hidden" });
+      assert(await asked() === 1, `permission asked ${await asked()} times`);
+      await setHidden(p.page, true);
+      peer.send("MSG nothing for you");
+      await waitTitle(p.page, "(1) Wirechat");
+      peer.send("MSG ping viewer");
+      await waitTitle(p.page, "(2 · @1) Wirechat");
+      peer.send("PM viewer just between us");
+      await waitTitle(p.page, "(3 · @2) Wirechat");
+      assert(
+        JSON.stringify(await notes()) ===
+          JSON.stringify(["peer mentioned you: ping viewer", "Private message from peer: just between us"]),
+        `notifications: ${JSON.stringify(await notes())}`,
+      );
+      await setHidden(p.page, false);
+      await waitTitle(p.page, "Wirechat");
+      assert(foreign.length === 0, `requests to other hosts: ${foreign}`);
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
     },
   );
 
   await t.step("6. consecutive lines of one author within a few minutes show nick and time once", async () => {
-    const logDir = await Deno.makeTempDir({ prefix: "wirechat-browser-group-" });
-    try {
-      await seedHistory(logDir, [
-        { ts: daysAgo(1, 10, 0), nick: "ada", text: "at ten" },
-        { ts: daysAgo(1, 10, 2), nick: "ada", text: "two minutes later" },
-        { ts: daysAgo(1, 10, 30), nick: "ada", text: "half an hour later" },
-      ]);
-      await using srv = await startTestServer({ logDir });
-      const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
-      try {
-        await joinAs(p, "reader");
-        await using bob = await join(srv.url, "bob");
-        await using carol = await join(srv.url, "carol");
-        for (const [who, text] of [[bob, "b1"], [bob, "b2"], [bob, "b3"], [carol, "c1"], [bob, "b4"]] as const) {
-          who.send(`MSG ${text}`);
-          await waitLine(p.page, text);
-        }
-        const rows = await p.page.$$eval("#messages .msg", (lis: any[]) =>
-          lis.map((li) => {
-            const visible = (sel: string) => {
-              const e = li.querySelector(sel);
-              const r = e?.getBoundingClientRect();
-              const s = e && (globalThis as any).getComputedStyle(e);
-              return Boolean(e && r.width > 1 && r.height > 1 && s.visibility === "visible");
-            };
-            return `${li.querySelector(".text").textContent}:${visible(".nick") ? "N" : "-"}${
-              visible("time") ? "T" : "-"
-            }`;
-          }));
-        assert(
-          rows.join(" ") ===
-            "at ten:NT two minutes later:-- half an hour later:NT b1:NT b2:-- b3:-- c1:NT b4:NT",
-          `nick/time shown: ${rows.join(" ")}`,
-        );
-        // Screen readers still get the nick of a grouped line.
-        const grouped = await p.page.$eval("#messages .msg.cont .nick", (n: any) => n.textContent);
-        assert(grouped === "ada", `grouped line's nick for screen readers: ${grouped}`);
-        await screenshot(p.page, "desktop-grouped.png");
-        assert(p.errors.length === 0, `page errors: ${p.errors}`);
-      } finally {
-        await p.context.close();
-      }
-    } finally {
-      await Deno.remove(logDir, { recursive: true });
+    await using dir = await tempDir("wirechat-browser-group-");
+    const logDir = dir.path;
+    await seedHistory(logDir, [
+      { ts: daysAgo(1, 10, 0), nick: "ada", text: "at ten" },
+      { ts: daysAgo(1, 10, 2), nick: "ada", text: "two minutes later" },
+      { ts: daysAgo(1, 10, 30), nick: "ada", text: "half an hour later" },
+    ]);
+    await using srv = await startTestServer({ logDir });
+    await using p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
+    await joinAs(p, "reader");
+    await using bob = await join(srv.url, "bob");
+    await using carol = await join(srv.url, "carol");
+    for (const [who, text] of [[bob, "b1"], [bob, "b2"], [bob, "b3"], [carol, "c1"], [bob, "b4"]] as const) {
+      who.send(`MSG ${text}`);
+      await waitLine(p.page, text);
     }
+    const rows = await p.page.$$eval("#messages .msg", (lis: any[]) =>
+      lis.map((li) => {
+        const visible = (sel: string) => {
+          const e = li.querySelector(sel);
+          const r = e?.getBoundingClientRect();
+          const s = e && (globalThis as any).getComputedStyle(e);
+          return Boolean(e && r.width > 1 && r.height > 1 && s.visibility === "visible");
+        };
+        return `${li.querySelector(".text").textContent}:${visible(".nick") ? "N" : "-"}${visible("time") ? "T" : "-"}`;
+      }));
+    assert(
+      rows.join(" ") ===
+        "at ten:NT two minutes later:-- half an hour later:NT b1:NT b2:-- b3:-- c1:NT b4:NT",
+      `nick/time shown: ${rows.join(" ")}`,
+    );
+    // Screen readers still get the nick of a grouped line.
+    const grouped = await p.page.$eval("#messages .msg.cont .nick", (n: any) => n.textContent);
+    assert(grouped === "ada", `grouped line's nick for screen readers: ${grouped}`);
+    await screenshot(p.page, "desktop-grouped.png");
+    assert(p.errors.length === 0, `page errors: ${p.errors}`);
   });
 
   await t.step(
     "7. after a restart members seen before are not announced again; shutdown notice neutral; Leave and /quit say 'You left'",
     async () => {
-      const logDir = await Deno.makeTempDir({ prefix: "wirechat-browser-restart-" });
-      try {
-        const first = await startTestServer({ logDir });
-        const port = first.port;
-        const p = await openPage(browser, `http://127.0.0.1:${port}/`);
-        try {
-          await joinAs(p, "steady");
-          const bob = await join(first.url, "bob");
-          const carol = await join(first.url, "carol");
-          await waitLine(p.page, "carol joined the chat!");
-          await first[Symbol.asyncDispose]();
-          await bob.close();
-          await carol.close();
-          const shutdown = await waitLine(p.page, "The server is shutting down.");
-          assert(!shutdown.includes("err") && shutdown.includes("sys"), `shutdown notice styled as ${shutdown}`);
-          const lost = await p.page.waitForFunction(() =>
-            [...(globalThis as any).document.querySelectorAll("#messages .line")]
-              .find((li: any) => li.textContent.startsWith("Connection lost"))?.className
-          );
-          assert(!String(await lost.jsonValue()).includes("err"), `the drop after a shutdown shown as an error`);
-          await using second = await startTestServer({ logDir, port });
-          await waitLine(p.page, "Reconnected.");
-          // The members come back after the page did: not announced; a newcomer is.
-          await using bob2 = await join(second.url, "bob");
-          await using carol2 = await join(second.url, "carol");
-          await using dave = await join(second.url, "dave");
-          await waitLine(p.page, "dave joined the chat!");
-          bob2.send("MSG back again");
-          await waitLine(p.page, "back again");
-          carol2.send("MSG me too");
-          await waitLine(p.page, "me too");
-          const sys = await texts(p.page, "#messages .sys .text");
-          const after = sys.slice(sys.indexOf("The server is shutting down."));
-          assert(
-            !after.some((s) => /^(bob|carol) joined|^You joined/.test(s)),
-            `announced again after the reconnect: ${after}`,
-          );
-          assert(after.filter((s) => s === "Reconnected.").length === 1, `reconnect lines: ${after}`);
-          await screenshot(p.page, "desktop-after-restart.png");
+      await using dir = await tempDir("wirechat-browser-restart-");
+      const logDir = dir.path;
+      const first = await startTestServer({ logDir });
+      const port = first.port;
+      await using p = await openPage(browser, `http://127.0.0.1:${port}/`);
+      await joinAs(p, "steady");
+      const bob = await join(first.url, "bob");
+      const carol = await join(first.url, "carol");
+      await waitLine(p.page, "carol joined the chat!");
+      await first[Symbol.asyncDispose]();
+      await bob.close();
+      await carol.close();
+      const shutdown = await waitLine(p.page, "The server is shutting down.");
+      assert(!shutdown.includes("err") && shutdown.includes("sys"), `shutdown notice styled as ${shutdown}`);
+      const lost = await p.page.waitForFunction(() =>
+        [...(globalThis as any).document.querySelectorAll("#messages .line")]
+          .find((li: any) => li.textContent.startsWith("Connection lost"))?.className
+      );
+      assert(!String(await lost.jsonValue()).includes("err"), `the drop after a shutdown shown as an error`);
+      await using second = await startTestServer({ logDir, port });
+      await waitLine(p.page, "Reconnected.");
+      // The members come back after the page did: not announced; a newcomer is.
+      await using bob2 = await join(second.url, "bob");
+      await using carol2 = await join(second.url, "carol");
+      await using dave = await join(second.url, "dave");
+      await waitLine(p.page, "dave joined the chat!");
+      bob2.send("MSG back again");
+      await waitLine(p.page, "back again");
+      carol2.send("MSG me too");
+      await waitLine(p.page, "me too");
+      const sys = await texts(p.page, "#messages .sys .text");
+      const after = sys.slice(sys.indexOf("The server is shutting down."));
+      assert(
+        !after.some((s) => /^(bob|carol) joined|^You joined/.test(s)),
+        `announced again after the reconnect: ${after}`,
+      );
+      assert(after.filter((s) => s === "Reconnected.").length === 1, `reconnect lines: ${after}`);
+      await screenshot(p.page, "desktop-after-restart.png");
 
-          // Leave says so on the join card; so does /quit.
-          await p.page.click("#leave");
-          await p.page.locator("#join-note", { hasText: /^You left the chat\.$/ }).waitFor();
-          await dave.until("SYS steady left the chat!");
-          await joinAs(p, "steady");
-          assert(await p.page.isHidden("#join-note") || (await texts(p.page, "#join-note")).join() === "", "note kept");
-          await send(p.page, "/quit");
-          await p.page.waitForSelector("#join-view:not([hidden])");
-          await p.page.locator("#join-note", { hasText: /^You left the chat\.$/ }).waitFor();
-          await waitStatus(p.page, "closed");
-          await screenshot(p.page, "desktop-left.png");
-          assert(p.errors.length === 0, `page errors: ${p.errors}`);
-        } finally {
-          await p.context.close();
-        }
-      } finally {
-        await Deno.remove(logDir, { recursive: true });
-      }
+      // Leave says so on the join card; so does /quit.
+      await p.page.click("#leave");
+      await p.page.locator("#join-note", { hasText: /^You left the chat\.$/ }).waitFor();
+      await dave.until("SYS steady left the chat!");
+      await joinAs(p, "steady");
+      assert(await p.page.isHidden("#join-note") || (await texts(p.page, "#join-note")).join() === "", "note kept");
+      await send(p.page, "/quit");
+      await p.page.waitForSelector("#join-view:not([hidden])");
+      await p.page.locator("#join-note", { hasText: /^You left the chat\.$/ }).waitFor();
+      await waitStatus(p.page, "closed");
+      await screenshot(p.page, "desktop-left.png");
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
     },
   );
 
@@ -534,55 +491,51 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       try {
         for (let i = 0; i < 8; i++) others.push(await join(srv.url, `a${i}-long-nickname-xx`.slice(0, 20)));
         for (const viewport of [PHONE, PHONE_390]) {
-          const p = await openPage(browser, `http://127.0.0.1:${srv.port}/`, viewport);
-          try {
-            const me = `zz-me-${viewport.width}`;
-            await joinAs(p, me);
-            await p.page.waitForFunction(() =>
-              (globalThis as any).document.querySelectorAll("#people .person").length >= 9
-            );
-            others[0].send(`MSG ${"unbroken".repeat(30)} https://example.com/${"very-long-path/".repeat(12)}`);
-            others[1].send(`PM ${me} ${"x".repeat(200)}`);
-            await p.page.waitForSelector("#messages .pm");
-            await p.page.click('#people .person[data-nick="a2-long-nickname-xx"]');
-            await p.page.waitForSelector("#pm-bar:not([hidden])");
-            const layout = await p.page.evaluate(() => {
-              const g = globalThis as any;
-              const doc = g.document;
-              const width = g.innerWidth;
-              const chips = [...doc.querySelectorAll("#people .person")];
-              const own = chips[0];
-              const r = own.getBoundingClientRect();
-              const box = doc.getElementById("people").parentElement.getBoundingClientRect();
-              const scrollsSideways = [...doc.querySelectorAll("*")].filter((e: any) => {
-                const s = g.getComputedStyle(e);
-                return /auto|scroll/.test(s.overflowX) && e.scrollWidth > e.clientWidth + 1;
-              }).map((e: any) => e.id || e.className || e.tagName);
-              const outside = [...doc.querySelectorAll("body *")].filter((e: any) => {
-                const b = e.getBoundingClientRect();
-                return b.width > 1 && (b.right > width + 0.5 || b.left < -0.5);
-              }).map((e: any) => e.id || e.className || e.tagName);
-              return {
-                ownNick: own.dataset.nick,
-                ownVisible: r.left >= 0 && r.right <= width && r.top >= box.top && r.bottom <= box.bottom,
-                rects: JSON.stringify([r, box]),
-                docWidth: doc.documentElement.scrollWidth,
-                width,
-                scrollsSideways,
-                outside,
-              };
-            });
-            const w = viewport.width;
-            assert(layout.ownNick === `zz-me-${w}`, `${w}px: first chip is ${layout.ownNick}`);
-            assert(layout.ownVisible, `${w}px: own chip not fully visible: ${layout.rects}`);
-            assert(layout.docWidth <= layout.width, `${w}px: page is ${layout.docWidth}px wide`);
-            assert(layout.scrollsSideways.length === 0, `${w}px: scrolls sideways: ${layout.scrollsSideways}`);
-            assert(layout.outside.length === 0, `${w}px: sticks out: ${layout.outside}`);
-            await screenshot(p.page, `phone-${w}.png`);
-            assert(p.errors.length === 0, `page errors: ${p.errors}`);
-          } finally {
-            await p.context.close();
-          }
+          await using p = await openPage(browser, `http://127.0.0.1:${srv.port}/`, viewport);
+          const me = `zz-me-${viewport.width}`;
+          await joinAs(p, me);
+          await p.page.waitForFunction(() =>
+            (globalThis as any).document.querySelectorAll("#people .person").length >= 9
+          );
+          others[0].send(`MSG ${"unbroken".repeat(30)} https://example.com/${"very-long-path/".repeat(12)}`);
+          others[1].send(`PM ${me} ${"x".repeat(200)}`);
+          await p.page.waitForSelector("#messages .pm");
+          await p.page.click('#people .person[data-nick="a2-long-nickname-xx"]');
+          await p.page.waitForSelector("#pm-bar:not([hidden])");
+          const layout = await p.page.evaluate(() => {
+            const g = globalThis as any;
+            const doc = g.document;
+            const width = g.innerWidth;
+            const chips = [...doc.querySelectorAll("#people .person")];
+            const own = chips[0];
+            const r = own.getBoundingClientRect();
+            const box = doc.getElementById("people").parentElement.getBoundingClientRect();
+            const scrollsSideways = [...doc.querySelectorAll("*")].filter((e: any) => {
+              const s = g.getComputedStyle(e);
+              return /auto|scroll/.test(s.overflowX) && e.scrollWidth > e.clientWidth + 1;
+            }).map((e: any) => e.id || e.className || e.tagName);
+            const outside = [...doc.querySelectorAll("body *")].filter((e: any) => {
+              const b = e.getBoundingClientRect();
+              return b.width > 1 && (b.right > width + 0.5 || b.left < -0.5);
+            }).map((e: any) => e.id || e.className || e.tagName);
+            return {
+              ownNick: own.dataset.nick,
+              ownVisible: r.left >= 0 && r.right <= width && r.top >= box.top && r.bottom <= box.bottom,
+              rects: JSON.stringify([r, box]),
+              docWidth: doc.documentElement.scrollWidth,
+              width,
+              scrollsSideways,
+              outside,
+            };
+          });
+          const w = viewport.width;
+          assert(layout.ownNick === `zz-me-${w}`, `${w}px: first chip is ${layout.ownNick}`);
+          assert(layout.ownVisible, `${w}px: own chip not fully visible: ${layout.rects}`);
+          assert(layout.docWidth <= layout.width, `${w}px: page is ${layout.docWidth}px wide`);
+          assert(layout.scrollsSideways.length === 0, `${w}px: scrolls sideways: ${layout.scrollsSideways}`);
+          assert(layout.outside.length === 0, `${w}px: sticks out: ${layout.outside}`);
+          await screenshot(p.page, `phone-${w}.png`);
+          assert(p.errors.length === 0, `page errors: ${p.errors}`);
         }
       } finally {
         for (const c of others) await c.close();

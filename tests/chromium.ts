@@ -66,8 +66,8 @@ export function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
 }
 
-/** A page with its own context (own storage), collecting script errors and CSP violations. */
-export interface TestPage {
+/** A page with its own context (own storage), collecting script errors and CSP violations; `await using` closes it. */
+export interface TestPage extends AsyncDisposable {
   context: BrowserContext;
   page: Page;
   /** Uncaught page errors and console errors; must stay empty. */
@@ -99,7 +99,7 @@ export async function openPage(
   });
   if (options.initScript) await page.addInitScript(options.initScript);
   await page.goto(url);
-  return { context, page, errors };
+  return { context, page, errors, [Symbol.asyncDispose]: () => context.close() };
 }
 
 /** Joins through the form with the keyboard only. */
@@ -198,6 +198,12 @@ export async function screenshot(page: Page, name: string, path?: string): Promi
   if (!path) await Deno.mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: file });
   return file;
+}
+
+/** A fresh temporary folder; `await using` removes it. */
+export async function tempDir(prefix: string): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
 }
 
 /** Writes messages into a log folder's daily files, as if said before the server started (replayed on join). */

@@ -20,6 +20,7 @@ import {
   screenshot,
   seedHistory,
   send,
+  tempDir,
   waitLine,
 } from "../tests/chromium.ts";
 import { join, startTestServer } from "../tests/helpers.ts";
@@ -39,60 +40,56 @@ async function main(args: string[]): Promise<void> {
   const allAt = args.indexOf("--all");
   const dir = allAt >= 0 ? args[allAt + 1] : undefined;
   if (allAt >= 0 && !dir) throw new Error("--all needs a folder");
-  const logDir = await Deno.makeTempDir({ prefix: "wirechat-screenshot-" });
-  try {
-    await seedHistory(logDir, [
-      { ts: daysAgo(3, 16, 5), nick: "ada", text: "shipping the release notes tonight" },
-      { ts: daysAgo(3, 16, 7), nick: "dennis", text: "nice, ping me when they are up" },
-      { ts: daysAgo(1, 21, 40), nick: "ada", text: "notes are up: https://wirechat.example/releases/0.1" },
-      { ts: daysAgo(1, 21, 42), nick: "linus", text: "thanks ada" },
-    ]);
-    await using srv = await startTestServer({ logDir });
-    const base = `http://127.0.0.1:${srv.port}/`;
-    await using ada = await join(srv.url, "ada");
-    await using dennis = await join(srv.url, "dennis");
-    await using linus = await join(srv.url, "linus");
-    await using browser = await launchChromium();
-    const views = [
-      { name: "light", viewport: DESKTOP, colorScheme: "light" as const },
-      { name: "dark", viewport: DESKTOP, colorScheme: "dark" as const },
-      { name: "phone", viewport: PHONE_390, colorScheme: "light" as const },
-    ].filter((v) => dir || v.name === "light");
-    const pages = [];
-    for (const [i, v] of views.entries()) {
-      const p = await openPage(browser, base, v.viewport, { colorScheme: v.colorScheme });
-      await joinAs(p, i === 0 ? "margaret" : `watcher${i}`);
-      pages.push(p);
-    }
-    const me = pages[0];
-    // One line at a time, each waited for, so the order (and the grouping of dennis's two lines) is fixed.
-    const said: [typeof ada | undefined, string][] = [
-      [ada, "morning! the build is green again"],
-      [dennis, "good morning"],
-      [dennis, "I put the benchmark numbers in https://wirechat.example/bench (fan-out looks great)"],
-      [linus, "margaret, could you look at the reconnect patch before lunch?"],
-      [undefined, "sure, on it after standup"],
-    ];
-    for (const [who, text] of said) {
-      if (who) who.send(`MSG ${text}`);
-      else await send(me.page, text);
-      for (const p of pages) await waitLine(p.page, text);
-    }
-    ada.send("TYPING");
-    for (const p of pages) await p.page.locator("#typing", { hasText: "ada is typing" }).waitFor();
-    await screenshot(me.page, "", OUTPUT);
-    console.log(`wrote ${OUTPUT}`);
-    if (dir) {
-      await Deno.mkdir(dir, { recursive: true });
-      for (const [i, v] of views.entries()) {
-        await pages[i].page.locator("#typing", { hasText: "ada is typing" }).waitFor();
-        console.log(`wrote ${await screenshot(pages[i].page, "", `${dir}/${v.name}.png`)}`);
-      }
-    }
-    for (const p of pages) await p.context.close();
-  } finally {
-    await Deno.remove(logDir, { recursive: true });
+  await using logDir = await tempDir("wirechat-screenshot-");
+  await seedHistory(logDir.path, [
+    { ts: daysAgo(3, 16, 5), nick: "ada", text: "shipping the release notes tonight" },
+    { ts: daysAgo(3, 16, 7), nick: "dennis", text: "nice, ping me when they are up" },
+    { ts: daysAgo(1, 21, 40), nick: "ada", text: "notes are up: https://wirechat.example/releases/0.1" },
+    { ts: daysAgo(1, 21, 42), nick: "linus", text: "thanks ada" },
+  ]);
+  await using srv = await startTestServer({ logDir: logDir.path });
+  const base = `http://127.0.0.1:${srv.port}/`;
+  await using ada = await join(srv.url, "ada");
+  await using dennis = await join(srv.url, "dennis");
+  await using linus = await join(srv.url, "linus");
+  await using browser = await launchChromium();
+  const views = [
+    { name: "light", viewport: DESKTOP, colorScheme: "light" as const },
+    { name: "dark", viewport: DESKTOP, colorScheme: "dark" as const },
+    { name: "phone", viewport: PHONE_390, colorScheme: "light" as const },
+  ].filter((v) => dir || v.name === "light");
+  const pages = [];
+  for (const [i, v] of views.entries()) {
+    const p = await openPage(browser, base, v.viewport, { colorScheme: v.colorScheme });
+    await joinAs(p, i === 0 ? "margaret" : `watcher${i}`);
+    pages.push(p);
   }
+  const me = pages[0];
+  // One line at a time, each waited for, so the order (and the grouping of dennis's two lines) is fixed.
+  const said: [typeof ada | undefined, string][] = [
+    [ada, "morning! the build is green again"],
+    [dennis, "good morning"],
+    [dennis, "I put the benchmark numbers in https://wirechat.example/bench (fan-out looks great)"],
+    [linus, "margaret, could you look at the reconnect patch before lunch?"],
+    [undefined, "sure, on it after standup"],
+  ];
+  for (const [who, text] of said) {
+    if (who) who.send(`MSG ${text}`);
+    else await send(me.page, text);
+    for (const p of pages) await waitLine(p.page, text);
+  }
+  ada.send("TYPING");
+  for (const p of pages) await p.page.locator("#typing", { hasText: "ada is typing" }).waitFor();
+  await screenshot(me.page, "", OUTPUT);
+  console.log(`wrote ${OUTPUT}`);
+  if (dir) {
+    await Deno.mkdir(dir, { recursive: true });
+    for (const [i, v] of views.entries()) {
+      await pages[i].page.locator("#typing", { hasText: "ada is typing" }).waitFor();
+      console.log(`wrote ${await screenshot(pages[i].page, "", `${dir}/${v.name}.png`)}`);
+    }
+  }
+  for (const p of pages) await p[Symbol.asyncDispose]();
 }
 
 if (import.meta.main) await main(Deno.args);
