@@ -61,10 +61,10 @@ async function serve(args: string[]): Promise<number> {
   }
   const { configureServerLogging } = await import("./server/ops/log_sinks.ts");
   const { startServer } = await import("./server/server.ts");
-  await configureServerLogging(config.logDir);
+  const serverLog = await configureServerLogging(config.logDir);
   let server;
   try {
-    server = await startServer(config);
+    server = await startServer(config, { serverLog });
   } catch (err) {
     // A bad TLS file, Redis unreachable, a permission the executable lacks: one line, no stack trace.
     await dispose();

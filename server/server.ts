@@ -55,6 +55,8 @@ export interface ServerParts {
   /** Replaces the local bus (scale-out). */
   bus?: RoomBus;
   now?: () => Date;
+  /** The operational log's file sink (`configureServerLogging`), whose failure counts `/metrics` shows. */
+  serverLog?: { failures(): number; dropped(): number };
 }
 
 /** Starts a server with `config`; resolves once it is listening. */
@@ -119,6 +121,21 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   const started = performance.now();
   metrics.gauge("wirechat_connected_clients", "Open connections", () => ctx.connections.size);
   metrics.gauge("wirechat_joined_members", "Members joined on this node", () => room.size);
+  const serverLog = parts.serverLog;
+  if (serverLog) {
+    metrics.gauge(
+      "wirechat_server_log_write_failures_total",
+      "Operational log file writes that failed (the server keeps running; stderr has the records)",
+      () => serverLog.failures(),
+      "counter",
+    );
+    metrics.gauge(
+      "wirechat_server_log_records_dropped_total",
+      "Operational log records not written to the daily file (a failed write, or too many waiting)",
+      () => serverLog.dropped(),
+      "counter",
+    );
+  }
   metrics.gauge("wirechat_uptime_seconds", "Seconds since start", () => (performance.now() - started) / 1000);
 
   const websocket = createWebSocketTransport(ctx);

@@ -9,6 +9,7 @@
 import { dispose } from "@logtape/logtape";
 import type { LogRecord } from "@logtape/logtape";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
+import { parseExposition } from "./exposition.ts";
 import { join, startTestServer, steppableWallClock, waitUntil } from "./helpers.ts";
 import { configureServerLogging, dailyFileSink, LOG_FLUSH_MS, utcDay } from "../server/ops/log_sinks.ts";
 
@@ -115,7 +116,7 @@ Deno.test("server: keeps serving across UTC midnight with its log folder removed
     clock.step(midnight - 2000 - Date.now());
     const sink = await configureServerLogging(tmp.dir, { report: (l) => reports.push(l) });
     try {
-      await using srv = await startTestServer({ logDir: tmp.dir });
+      await using srv = await startTestServer({ logDir: tmp.dir }, { serverLog: sink });
       await using alice = await join(srv.url, "alice");
       await sink.flush();
       assertMatch(await read(`${tmp.dir}/${utcDay(midnight - 1)}-server.log`), /Listening on/);
@@ -140,6 +141,9 @@ Deno.test("server: keeps serving across UTC midnight with its log folder removed
       await using dave = await join(srv.url, "dave");
       await sink.flush();
       assertOk(sink.failures() >= 2, `failures ${sink.failures()}`);
+      const scraped = parseExposition(await (await fetch(`http://127.0.0.1:${srv.port}/metrics`)).text());
+      assertEquals(scraped.get("wirechat_server_log_write_failures_total"), sink.failures());
+      assertEquals(scraped.get("wirechat_server_log_records_dropped_total"), sink.dropped());
       assertEquals(reports.length, 1, reports.join("\n"));
       dave.send("MSG and still");
       await carol.until(/dave: and still$/);

@@ -25,6 +25,7 @@ Deno.test("metrics trust: loopback addresses only, by default; --metrics-peers l
   }
   assertOk(peerTrusted("10.0.0.7", ["loopback", "10.0.0.7"]));
   assertOk(!peerTrusted("10.0.0.70", ["10.0.0.7"]));
+  assertOk(peerTrusted("::ffff:10.0.0.7", ["10.0.0.7"]), "an IPv4 peer of a dual-stack listener");
   assertOk(!peerTrusted("127.0.0.1", []), "empty: nobody by address");
 });
 

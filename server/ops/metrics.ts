@@ -9,8 +9,8 @@
 export interface Metrics {
   /** Adds `by` (default 1) to counter `name`, with optional labels. */
   inc(name: string, by?: number, labels?: Record<string, string>): void;
-  /** Registers a gauge read at scrape time. */
-  gauge(name: string, help: string, read: () => number): void;
+  /** Registers a value read at scrape time: a gauge, or (`type: "counter"`) a count kept elsewhere. */
+  gauge(name: string, help: string, read: () => number, type?: "gauge" | "counter"): void;
   /** Declares a counter's help text. */
   describe(name: string, help: string): void;
   /** Current value of a counter (tests). */
@@ -31,7 +31,7 @@ function labelKey(labels?: Record<string, string>): string {
 export function createMetrics(): Metrics {
   const counters = new Map<string, Map<string, number>>();
   const help = new Map<string, string>();
-  const gauges: { name: string; help: string; read: () => number }[] = [];
+  const gauges: { name: string; help: string; read: () => number; type: "gauge" | "counter" }[] = [];
   return {
     inc(name, by = 1, labels) {
       let series = counters.get(name);
@@ -39,8 +39,8 @@ export function createMetrics(): Metrics {
       const key = labelKey(labels);
       series.set(key, (series.get(key) ?? 0) + by);
     },
-    gauge(name, text, read) {
-      gauges.push({ name, help: text, read });
+    gauge(name, text, read, type = "gauge") {
+      gauges.push({ name, help: text, read, type });
     },
     describe(name, text) {
       help.set(name, text);
@@ -57,7 +57,7 @@ export function createMetrics(): Metrics {
         for (const [key, v] of series) out.push(`${name}${key} ${v}`);
       }
       for (const g of gauges) {
-        out.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.read()}`);
+        out.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} ${g.type}`, `${g.name} ${g.read()}`);
       }
       return out.join("\n") + "\n";
     },

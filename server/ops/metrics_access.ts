@@ -36,9 +36,16 @@ export function isLoopback(address: string): boolean {
   return a === "::1" || a === "0:0:0:0:0:0:0:1";
 }
 
+/** An IPv4-mapped IPv6 address (`::ffff:10.0.0.7`, how a dual-stack listener reports IPv4 peers) as plain IPv4. */
+function unmapped(address: string): string {
+  const a = address.toLowerCase();
+  return a.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a;
+}
+
 /**
  * True when a peer at `address` (no port) is trusted by the `--metrics-peers`
- * items `trusted` (`loopback`, or exact addresses). A pure function of the
+ * items `trusted` (`loopback`, or exact addresses; IPv4-mapped IPv6 peers
+ * match their IPv4 address). A pure function of the
  * address: the part of the decision tests cannot reach over a real socket,
  * which on this machine always comes from loopback.
  *
@@ -47,10 +54,12 @@ export function isLoopback(address: string): boolean {
  * import { peerTrusted } from "./metrics_access.ts";
  * if (!peerTrusted("127.0.0.1", ["loopback"]) || peerTrusted("10.0.0.7", ["loopback"])) throw new Error();
  * if (!peerTrusted("10.0.0.7", ["loopback", "10.0.0.7"]) || peerTrusted("127.0.0.1", [])) throw new Error();
+ * if (!peerTrusted("::ffff:10.0.0.7", ["10.0.0.7"])) throw new Error("mapped");
  * ```
  */
 export function peerTrusted(address: string, trusted: readonly string[]): boolean {
-  return trusted.some((t) => t === LOOPBACK_PEERS ? isLoopback(address) : t === address);
+  const peer = unmapped(address);
+  return trusted.some((t) => t === LOOPBACK_PEERS ? isLoopback(peer) : unmapped(t) === peer);
 }
 
 /** How a request may see the numbers: granted (and why), or refused (and why). */

@@ -11,7 +11,7 @@ import { getLogger } from "@logtape/logtape";
 import type { ServerContext } from "../core/context.ts";
 import { addressOf, parseList, type Refusal } from "../core/limits.ts";
 import { originAllowed } from "./origin.ts";
-import { createHostAllowList, hostAllowed, machineNames, requestHost } from "./allowed_hosts.ts";
+import { createHostAllowList, hostAllowed, type HostAllowList, machineNames, requestHost } from "./allowed_hosts.ts";
 
 const log = getLogger(["wirechat", "limits"]);
 
@@ -49,7 +49,21 @@ function refuser(ctx: ServerContext) {
  * Every HTTP route runs it: a rebound name could otherwise read `/metrics`.
  */
 export function createHostGuard(ctx: ServerContext): RequestGuard {
-  const list = createHostAllowList(ctx.config.host, parseList(ctx.config.allowedHosts), () => {
+  let list = hostLists.get(ctx);
+  if (list === undefined) hostLists.set(ctx, list = hostListFor(ctx));
+  const refused = refuser(ctx);
+  return (req, remote) => {
+    if (hostAllowed(requestHost(req), list)) return undefined;
+    refused("host", remote);
+    return plain(421, "Misdirected request: this server does not answer to that Host name (see --allowed-hosts)\n");
+  };
+}
+
+/** One allow-list per server: the machine's names are read (and a problem reported) once. */
+const hostLists = new WeakMap<ServerContext, HostAllowList>();
+
+function hostListFor(ctx: ServerContext): HostAllowList {
+  return createHostAllowList(ctx.config.host, parseList(ctx.config.allowedHosts), () => {
     const machine = machineNames();
     if (machine.problem !== undefined) {
       log.warn("Host check: {problem}; only localhost, loopback and --allowed-hosts names are served", {
@@ -58,12 +72,6 @@ export function createHostGuard(ctx: ServerContext): RequestGuard {
     }
     return machine;
   });
-  const refused = refuser(ctx);
-  return (req, remote) => {
-    if (hostAllowed(requestHost(req), list)) return undefined;
-    refused("host", remote);
-    return plain(421, "Misdirected request: this server does not answer to that Host name (see --allowed-hosts)\n");
-  };
 }
 
 /** Creates the guard for `ctx` (sharing `hostGuard` when given); call it for every upgrade request. */
