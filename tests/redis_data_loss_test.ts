@@ -9,17 +9,12 @@ import type { RoomEvent } from "../server/core/bus.ts";
 import { createRedisLink } from "../server/redis/link.ts";
 import { startStreamReader } from "../server/redis/reader.ts";
 import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE, REDIS_RESTORED_NOTICE, renamedNotice } from "../server/redis/setup.ts";
+import { assertEquals } from "./assert.ts";
 import { connect, join, startTestServer, type TestClient, type TestServer } from "./helpers.ts";
 import { startRedis, type TestRedis } from "./redis_helpers.ts";
 
 /** Short heartbeat TTL so the nodes check Redis often. */
 const TTL_MS = 1500;
-
-function assertEquals<T>(actual: T, expected: T, what = "value") {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
-}
 
 /** The replay a new member of `url` gets, as MSG lines. */
 async function replayOf(url: string, nick: string): Promise<string[]> {
@@ -104,11 +99,19 @@ async function assertRestored(
   }
 }
 
-async function closeRoom(r: Awaited<ReturnType<typeof room>>) {
-  for (const c of [r.alice, r.bob, r.carol]) await c.close();
-  await r.a.server.shutdown();
-  await r.b.server.shutdown();
-  for (const s of [r.a, r.b]) await Deno.remove(s.logDir, { recursive: true }).catch(() => {});
+/** Runs `fn` on a fresh {@linkcode room} under `prefix`, and closes it whatever happens. */
+async function withRoom(
+  redis: TestRedis,
+  prefix: string,
+  fn: (r: Awaited<ReturnType<typeof room>>) => Promise<void>,
+) {
+  const r = await room(redis, prefix);
+  try {
+    await fn(r);
+  } finally {
+    for (const c of [r.alice, r.bob, r.carol]) await c.close();
+    for (const s of [r.a, r.b]) await s[Symbol.asyncDispose]();
+  }
 }
 
 Deno.test("Redis loses its data: every node restores its members, nicks, lines and replay", async (t) => {
@@ -116,8 +119,7 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
 
   await t.step("FLUSHALL", async () => {
     const prefix = "flush:";
-    const r = await room(redis, prefix);
-    try {
+    await withRoom(redis, prefix, async (r) => {
       await redis.cli(["FLUSHALL"]);
       // Straight after the loss, before any node noticed: a second alice is still refused.
       await refusedWhileHeld(r.b.url, "alice");
@@ -126,15 +128,12 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
       await assertRestored(redis, prefix, r);
       const wrong = [REDIS_LOST_NOTICE, REDIS_BACK_NOTICE].map((n) => `SYS ${n}`);
       assertEquals(r.alice.lines.filter((l) => wrong.includes(l)), [], "no link notices for a flush");
-    } finally {
-      await closeRoom(r);
-    }
+    });
   });
 
   await t.step("restart without persistence", async () => {
     const prefix = "restart:";
-    const r = await room(redis, prefix);
-    try {
+    await withRoom(redis, prefix, async (r) => {
       await redis.stop();
       await r.alice.until(`SYS ${REDIS_LOST_NOTICE}`);
       await r.bob.until(`SYS ${REDIS_LOST_NOTICE}`);
@@ -144,15 +143,12 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
       await assertRestored(redis, prefix, r);
       const back = `SYS ${REDIS_BACK_NOTICE}`;
       assertEquals(r.alice.lines.filter((l) => l === back), [], "no plain 'reconnected' notice after a loss");
-    } finally {
-      await closeRoom(r);
-    }
+    });
   });
 
   await t.step("a nick taken meanwhile: its member is told and renamed, no nick held twice", async () => {
     const prefix = "taken:";
-    const r = await room(redis, prefix);
-    try {
+    await withRoom(redis, prefix, async (r) => {
       // In one step: the data is gone and someone else holds "alice".
       const other = JSON.stringify({ nick: "Alice", node: "elsewhere", id: 1 });
       await redis.cli([], `MULTI\nFLUSHALL\nSET ${prefix}nick:alice ${JSON.stringify(other)}\nEXEC\n`);
@@ -164,9 +160,7 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
       r.bob.send("WHO");
       await r.bob.until("SYS Online (3): alice_2, bob, carol");
       assertEquals(JSON.parse(await redis.cli(["GET", `${prefix}nick:alice`])).node, "elsewhere", "other owner kept");
-    } finally {
-      await closeRoom(r);
-    }
+    });
   });
 
   await t.step(

@@ -6,7 +6,7 @@ import type { MessageStore } from "../server/core/history.ts";
 import { createRedisBus } from "../server/redis/bus.ts";
 import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE } from "../server/redis/setup.ts";
 import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
-import { dumpRedis, type NodeProcess, spawnNode, startRedis } from "./redis_helpers.ts";
+import { dumpRedis, type NodeProcess, spawnNode, startRedis, type TestRedis } from "./redis_helpers.ts";
 
 /** Short heartbeat TTL so dead nodes are detected quickly in tests. */
 const TTL_MS = 1500;
@@ -55,6 +55,26 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Two nodes on `redis`, alice joined on the first and bob on the second (alice has seen bob join). */
+async function twoNodes(redis: TestRedis) {
+  const shared = { redis: redis.url, redisNodeTtl: TTL_MS };
+  const a = await startTestServer(shared);
+  const b = await startTestServer(shared);
+  const alice = await join(a.url, "alice");
+  const bob = await join(b.url, "bob");
+  await alice.until("SYS bob joined the chat!");
+  return {
+    shared,
+    a,
+    b,
+    alice,
+    bob,
+    async [Symbol.asyncDispose]() {
+      for (const d of [alice, bob, a, b]) await d[Symbol.asyncDispose]();
+    },
+  };
 }
 
 async function messageLog(dir: string): Promise<string[]> {
@@ -212,11 +232,8 @@ Deno.test("a node killed with kill -9: its members leave within the bound, their
 
 Deno.test("Redis stops and restarts: clear notices, refusals, recovery, nothing acknowledged lost", async () => {
   await using redis = await startRedis();
-  const shared = { redis: redis.url, redisNodeTtl: TTL_MS };
-  await using a = await startTestServer(shared);
-  await using b = await startTestServer(shared);
-  await using alice = await join(a.url, "alice");
-  await using bob = await join(b.url, "bob");
+  await using nodes = await twoNodes(redis);
+  const { a, b, alice, bob } = nodes;
   const carl = await join(b.url, "carl");
   await alice.until("SYS carl joined the chat!");
   alice.send("MSG before");
@@ -442,13 +459,8 @@ Deno.test("the reaper runs on a monotonic clock: with the wall clock stepped bac
 
 Deno.test("PMs and typing notices cross nodes through a channel that keeps nothing: no stream or key holds them", async () => {
   await using redis = await startRedis();
-  const shared = { redis: redis.url, redisNodeTtl: TTL_MS };
-  await using a = await startTestServer(shared);
-  await using b = await startTestServer(shared);
-  await using alice = await join(a.url, "alice");
-  await using bob = await join(b.url, "bob");
-  await alice.until("SYS bob joined the chat!");
-
+  await using nodes = await twoNodes(redis);
+  const { alice, bob } = nodes;
   alice.send("PM bob private-words-7f3a");
   await bob.until(/^PM \[[^\]]+\] alice -> bob: private-words-7f3a$/);
   await alice.until(/^PM \[[^\]]+\] alice -> bob: private-words-7f3a$/);
