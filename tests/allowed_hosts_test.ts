@@ -5,19 +5,13 @@
  */
 import { assertEquals, assertMatch } from "./assert.ts";
 import { join, startTestServer } from "./helpers.ts";
-import { rawConnect, rawRequest } from "./raw_ws.ts";
+import { rawRequest, upgradeStatus } from "./raw_ws.ts";
 import { createHostAllowList, hostAllowed } from "../server/transports/allowed_hosts.ts";
 import { WSCHAT_PATH } from "../server/dialects/wschat.ts";
 
-/** The status of an upgrade naming `host`, with extra `headers`: "101" or the refusal's status code. */
-async function upgrade(port: number, host: string, headers: Record<string, string> = {}, path = "/"): Promise<string> {
-  try {
-    const sock = await rawConnect(port, headers, path, host);
-    sock.close();
-    return "101";
-  } catch (err) {
-    return /HTTP\/1\.1 (\d+)/.exec(String(err))?.[1] ?? String(err);
-  }
+/** The outcome of an upgrade naming `host`: "101" or the refusal's status code. */
+function upgrade(port: number, host: string, headers: Record<string, string> = {}, path = "/"): Promise<string> {
+  return upgradeStatus(port, headers, path, host);
 }
 
 Deno.test("DNS rebinding: Host and Origin evil.example are refused with 421 on upgrades and every route", async () => {

@@ -44,33 +44,47 @@ async function tempLogDir(): Promise<{ root: string; dir: string } & AsyncDispos
   };
 }
 
-Deno.test("log sink: crossing UTC midnight after the folder was removed writes the new day's file in a new folder", async () => {
-  await using tmp = await tempLogDir();
+/** A sink writing to a fresh temporary folder, its failure reports collected. */
+async function sinkInTemp() {
+  const tmp = await tempLogDir();
   const reports: string[] = [];
-  await using sink = dailyFileSink(tmp.dir, { report: (l) => reports.push(l) });
+  const sink = dailyFileSink(tmp.dir, { report: (l) => reports.push(l) });
+  return {
+    dir: tmp.dir,
+    sink,
+    reports,
+    async [Symbol.asyncDispose]() {
+      await sink[Symbol.asyncDispose]();
+      await tmp[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("log sink: crossing UTC midnight after the folder was removed writes the new day's file in a new folder", async () => {
+  await using t = await sinkInTemp();
+  const { sink, reports } = t;
   sink(record("before midnight", MIDNIGHT - 1));
   await sink.flush();
-  assertMatch(await read(`${tmp.dir}/2026-11-26-server.log`), /before midnight/);
+  assertMatch(await read(`${t.dir}/2026-11-26-server.log`), /before midnight/);
 
-  await Deno.remove(tmp.dir, { recursive: true });
+  await Deno.remove(t.dir, { recursive: true });
   sink(record("after midnight", MIDNIGHT));
   sink(record("a late record of the day before", MIDNIGHT - 5));
   await sink.flush();
-  assertMatch(await read(`${tmp.dir}/2026-11-27-server.log`), /after midnight/);
-  assertMatch(await read(`${tmp.dir}/2026-11-26-server.log`), /a late record of the day before/);
-  assertOk(!(await read(`${tmp.dir}/2026-11-27-server.log`)).includes("late record"), "filed by the record's date");
+  assertMatch(await read(`${t.dir}/2026-11-27-server.log`), /after midnight/);
+  assertMatch(await read(`${t.dir}/2026-11-26-server.log`), /a late record of the day before/);
+  assertOk(!(await read(`${t.dir}/2026-11-27-server.log`)).includes("late record"), "filed by the record's date");
   assertEquals([sink.failures(), sink.dropped(), reports], [0, 0, []]);
 });
 
 Deno.test("log sink: a file where the folder was is counted and reported once per streak, never thrown; it resumes", async () => {
-  await using tmp = await tempLogDir();
-  const reports: string[] = [];
-  await using sink = dailyFileSink(tmp.dir, { report: (l) => reports.push(l) });
+  await using t = await sinkInTemp();
+  const { sink, reports } = t;
   sink(record("day one", MIDNIGHT - 1000));
   await sink.flush();
 
-  await Deno.remove(tmp.dir, { recursive: true });
-  await Deno.writeTextFile(tmp.dir, "not a folder");
+  await Deno.remove(t.dir, { recursive: true });
+  await Deno.writeTextFile(t.dir, "not a folder");
   sink(record("first after midnight", MIDNIGHT + 1000));
   await sink.flush();
   sink(record("second", MIDNIGHT + 2000));
@@ -80,10 +94,10 @@ Deno.test("log sink: a file where the folder was is counted and reported once pe
   assertEquals(reports.length, 1, reports.join("\n"));
   assertMatch(reports[0], /^wirechat: cannot write the operational log in ".*logs": .*2026-11-27-server\.log/);
 
-  await Deno.remove(tmp.dir);
+  await Deno.remove(t.dir);
   sink(record("back", MIDNIGHT + 4000));
   await sink.flush();
-  assertMatch(await read(`${tmp.dir}/2026-11-27-server.log`), /back/);
+  assertMatch(await read(`${t.dir}/2026-11-27-server.log`), /back/);
   assertEquals(reports.length, 2);
   assertMatch(reports[1], /written again .* after 2 failed writes; 3 records were not written/);
 });

@@ -3,18 +3,7 @@
  */
 import { assertEquals, assertMatch } from "./assert.ts";
 import { join, startTestServer } from "./helpers.ts";
-import { rawConnect } from "./raw_ws.ts";
-
-async function status(port: number, headers: Record<string, string>): Promise<string> {
-  try {
-    const sock = await rawConnect(port, headers);
-    await sock.until("SYS Send: NICK <name>");
-    sock.close();
-    return "101";
-  } catch (err) {
-    return /HTTP\/1\.1 (\d+)/.exec(String(err))?.[1] ?? String(err);
-  }
-}
+import { upgradeStatus as status } from "./raw_ws.ts";
 
 Deno.test("origin: default allows no Origin and the server's own origin, refuses others with 403", async () => {
   await using t = await startTestServer();

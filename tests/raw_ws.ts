@@ -229,6 +229,26 @@ export async function rawConnect(
   return await rawHandshake(conn, host, headers, path);
 }
 
+/**
+ * The outcome of an upgrade to `path` naming `host`, with extra `headers`:
+ * "101" once the greeting arrived, else the refusal's HTTP status code.
+ */
+export async function upgradeStatus(
+  port: number,
+  headers: Record<string, string> = {},
+  path = "/",
+  host = `127.0.0.1:${port}`,
+): Promise<string> {
+  try {
+    const sock = await rawConnect(port, headers, path, host);
+    await sock.until("SYS Send: NICK <name>");
+    sock.close();
+    return "101";
+  } catch (err) {
+    return /HTTP\/1\.1 (\d+)/.exec(String(err))?.[1] ?? String(err);
+  }
+}
+
 /** Reads `conn` until the peer closes it, bounded by `timeoutMs`; closes it and returns the text. */
 export async function readToEnd(conn: Deno.Conn, timeoutMs = 5000): Promise<string> {
   const timer = setTimeout(() => conn.close(), timeoutMs);
