@@ -87,14 +87,53 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<bool
   }
 }
 
-/** The request bytes of a WebSocket handshake. */
-export function handshakeRequest(host: string, headers: Record<string, string> = {}, path = "/"): Uint8Array {
+/**
+ * The request bytes of a WebSocket handshake. `headers` are added, or replace
+ * the standard ones of the same name (case-insensitive); a value of `null`
+ * leaves that header out.
+ */
+export function handshakeRequest(
+  host: string,
+  headers: Record<string, string | null> = {},
+  path = "/",
+): Uint8Array {
   const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-  return encoder.encode(
-    `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
-  );
+  const all = new Map<string, [string, string | null]>();
+  const standard: Record<string, string> = {
+    Host: host,
+    Upgrade: "websocket",
+    Connection: "Upgrade",
+    "Sec-WebSocket-Key": key,
+    "Sec-WebSocket-Version": "13",
+  };
+  for (const [k, v] of [...Object.entries(standard), ...Object.entries(headers)]) all.set(k.toLowerCase(), [k, v]);
+  const lines = [...all.values()].filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  return encoder.encode(`GET ${path} HTTP/1.1\r\n${lines}\r\n`);
+}
+
+/**
+ * Sends `request` (bytes or text) on a fresh connection to `port` and returns
+ * the server's answer up to the end of its headers (or all it sent before
+ * closing), bounded by `timeoutMs`.
+ */
+export async function rawExchange(port: number, request: Uint8Array | string, timeoutMs = 5000): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await writeAll(conn, typeof request === "string" ? encoder.encode(request) : request);
+    const signal = AbortSignal.timeout(timeoutMs);
+    const chunk = new Uint8Array(16 * 1024);
+    let text = "";
+    while (!text.includes("\r\n\r\n")) {
+      const timeout = new Promise<"timeout">((resolve) => signal.addEventListener("abort", () => resolve("timeout")));
+      const n = await Promise.race([conn.read(chunk).catch(() => null), timeout]);
+      if (n === "timeout") throw new Error(`no answer within ${timeoutMs} ms; got ${JSON.stringify(text)}`);
+      if (n === null) break;
+      text += decoder.decode(chunk.subarray(0, n));
+    }
+    return text;
+  } finally {
+    conn.close();
+  }
 }
 
 /**
@@ -104,7 +143,7 @@ export function handshakeRequest(host: string, headers: Record<string, string> =
 export async function rawHandshake(
   conn: Deno.Conn,
   host: string,
-  headers: Record<string, string> = {},
+  headers: Record<string, string | null> = {},
   path = "/",
 ): Promise<RawSocket> {
   await writeAll(conn, handshakeRequest(host, headers, path));
