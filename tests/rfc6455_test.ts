@@ -156,7 +156,7 @@ Deno.test("handshake: RFC 6455 §4.2.1 refusals — 400 for a missing key, a 4-b
   assertEquals(v8.split("\r\n")[0], "HTTP/1.1 426 Upgrade Required");
   assertMatch(v8, /\r\nsec-websocket-version: 13\r\n/i);
   // The server is unharmed and nobody was counted as connected.
-  await using ok = await join(t.url, "fine");
+  await using _fine = await join(t.url, "fine");
   assertEquals(t.server.context.admission.total(), 1);
 });
 
