@@ -8,6 +8,7 @@ export * from "./limits.ts";
 export * from "./errors.ts";
 export * from "./text.ts";
 export * from "./nick.ts";
+export * from "./skeleton.ts";
 export * from "./pattern.ts";
 export * from "./commands.ts";
 export * from "./events.ts";

@@ -53,7 +53,7 @@ function startsAt(hay: readonly string[], needle: readonly string[], at: number)
  * ```
  */
 export function nickMatcher(pattern: string): (nick: string) => boolean {
-  const segments = foldCase(pattern).split("*").map((s) => Array.from(s));
+  const segments = foldCase(pattern.normalize("NFC")).split("*").map((s) => Array.from(s));
   if (segments.length === 1) {
     const exact = segments[0].join("");
     return (nick) => foldCase(nick) === exact;

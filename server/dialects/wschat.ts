@@ -49,7 +49,7 @@ export function createWschatDialect(newUuid: () => string = () => crypto.randomU
    */
   function identity(nick: string): string {
     const key = nickKey(nick);
-    if (key === WSCHAT_SYSTEM) return `${nick}${WSCHAT_SYSTEM_NICK_SUFFIX}`;
+    if (key === nickKey(WSCHAT_SYSTEM)) return `${nick}${WSCHAT_SYSTEM_NICK_SUFFIX}`;
     return identities.get(key) ?? nick;
   }
 
