@@ -542,4 +542,50 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       }
     },
   );
+
+  await t.step(
+    "9. an image line (IMG) is a link labelled as an image; nothing is loaded from another host",
+    async () => {
+      await using srv = await startTestServer();
+      const base = `http://127.0.0.1:${srv.port}/`;
+      await using p = await openPage(browser, base);
+      const foreign: string[] = [];
+      p.page.on("request", (r) => {
+        if (!r.url().startsWith(base)) foreign.push(r.url());
+      });
+      await joinAs(p, "viewer");
+      await using ada = await join(srv.url, "ada");
+      // The server's IMG line, as the original Wirechat's IMG command is relayed: IMG [<ts>] <nick> <url>.
+      const ts = new Date().toISOString();
+      const shared = ["https://images.example/cat.png", "javascript:alert(1)"];
+      for (const url of shared) {
+        for (const c of srv.server.context.connections) c.peer.send({ type: "img", ts, nick: "ada", url });
+      }
+      await ada.until(`IMG [${ts}] ada javascript:alert(1)`);
+      const row = await waitLine(p.page, "Image: https://images.example/cat.png");
+      assert(row.includes("img"), `image line classes: ${row}`);
+      await waitLine(p.page, "Image: javascript:alert(1)");
+      const links = await p.page.$$eval(
+        "#messages .img a",
+        (as: any[]) =>
+          as.map((a) => ({ cls: a.className, href: a.href, text: a.textContent, rel: a.rel, target: a.target })),
+      );
+      assert(
+        JSON.stringify(links) === JSON.stringify([{
+          cls: "image-link",
+          href: "https://images.example/cat.png",
+          text: "Image: https://images.example/cat.png",
+          rel: "noopener noreferrer",
+          target: "_blank",
+        }]),
+        `image links: ${JSON.stringify(links)}`,
+      );
+      const nick = await p.page.$eval("#messages .img .nick", (n: any) => n.textContent);
+      assert(nick === "ada", `image line's nick: ${nick}`);
+      assert(await p.page.locator("img").count() === 0, "an <img> element in the page");
+      assert(foreign.length === 0, `requests to other hosts: ${foreign}`);
+      await screenshot(p.page, "desktop-image-line.png");
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
+    },
+  );
 });

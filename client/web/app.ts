@@ -180,7 +180,9 @@ function mentionsMe(nick: string, text: string): boolean {
 function countUnread(info: LineInfo): void {
   if (!document.hidden || info.replay) return;
   const ev = info.event;
-  if (ev.type === "msg" && !isOwn(ev.nick)) {
+  if (ev.type === "img" && !isOwn(ev.nick)) {
+    setUnread(unread + 1, unreadMentions);
+  } else if (ev.type === "msg" && !isOwn(ev.nick)) {
     const mentioned = mentionsMe(ev.nick, ev.text);
     setUnread(unread + 1, unreadMentions + Number(mentioned));
     if (mentioned) notifier.raise(`${ev.nick} mentioned you`, ev.text);
@@ -195,6 +197,13 @@ function endReturning(): void {
   if (returningTimer !== undefined) clearTimeout(returningTimer);
   returningTimer = undefined;
   returning = undefined;
+}
+
+/** The divider that opens a replay, before its first message. */
+function showHistoryDivider(): void {
+  if (!historyDivider || historyDivider.shown) return;
+  messages.divider(historyDivider.label);
+  historyDivider.shown = true;
 }
 
 function onLine(info: LineInfo): void {
@@ -237,13 +246,16 @@ function onLine(info: LineInfo): void {
       messages.system(`${ev.from} is now known as ${ev.to}`);
       return;
     case "msg":
-      if (history && historyDivider && !historyDivider.shown) {
-        messages.divider(historyDivider.label);
-        historyDivider.shown = true;
-      }
+      if (history) showHistoryDivider();
       typing.clear(ev.nick);
       renderTyping();
       messages.chat(ev.ts, ev.nick, ev.text, { history, mention: mentionsMe(ev.nick, ev.text) });
+      return;
+    case "img":
+      if (history) showHistoryDivider();
+      typing.clear(ev.nick);
+      renderTyping();
+      messages.image(ev.ts, ev.nick, ev.url, { history });
       return;
     case "pm":
       typing.clear(ev.from);
