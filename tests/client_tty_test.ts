@@ -7,59 +7,9 @@
  */
 import { REPLAY_FOOTER, REPLAY_HEADER } from "../client/terminal/chat_view.ts";
 import { assertEquals, assertOk } from "./assert.ts";
-import { join, startTestServer, WAIT_MS } from "./helpers.ts";
+import { join, startTestServer } from "./helpers.ts";
 import { startLegacyServer } from "./legacy_server.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-const SOCKET = `wirechat-client-test-${Deno.pid}`;
-const SESSION = "chat";
-
-async function tmux(...args: string[]): Promise<string> {
-  const out = await new Deno.Command("tmux", {
-    args: ["-L", SOCKET, "-f", "/dev/null", ...args],
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(WAIT_MS),
-  }).output();
-  if (!out.success) throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-  return new TextDecoder().decode(out.stdout);
-}
-
-/** The visible screen, trailing blank rows dropped. */
-async function screen(): Promise<string[]> {
-  const rows = (await tmux("capture-pane", "-p", "-t", SESSION)).split("\n");
-  while (rows.length && rows.at(-1)!.trim() === "") rows.pop();
-  return rows;
-}
-
-/** Everything the pane ever showed (scrollback included). */
-async function transcript(): Promise<string[]> {
-  return (await tmux("capture-pane", "-p", "-S", "-", "-t", SESSION)).split("\n");
-}
-
-/** Polls the pane until `pred` holds, bounded by `timeoutMs`. */
-async function waitScreen(what: string, pred: (rows: string[]) => boolean, timeoutMs = WAIT_MS): Promise<string[]> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  for (;;) {
-    const rows = await screen();
-    if (pred(rows)) return rows;
-    if (signal.aborted) throw new Error(`timed out waiting for ${what}; screen:\n${rows.join("\n")}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Polls the cursor column until it is `want`, bounded. */
-async function waitCursorX(want: number): Promise<void> {
-  const signal = AbortSignal.timeout(WAIT_MS);
-  for (;;) {
-    const x = Number((await tmux("display-message", "-p", "-t", SESSION, "#{cursor_x}")).trim());
-    if (x === want) return;
-    if (signal.aborted) throw new Error(`cursor at column ${x}, expected ${want}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const count = (rows: string[], re: RegExp) => rows.filter((r) => re.test(r)).length;
+import { count, SESSION, startPane, stopTmux, tmux, transcript, typeLine, waitCursorX, waitScreen } from "./tmux.ts";
 
 Deno.test({
   name: "tty: half-typed input survives a flood; replay separated; typing shown; restart reconnects without duplicates",
@@ -79,8 +29,7 @@ Deno.test({
         "run --allow-net --allow-read --allow-env=WIRECHAT_*,NO_COLOR,TERM main.ts client",
         `--host 127.0.0.1 --port ${port} --nick alice; echo "EXIT=$?"; sleep 60`,
       ].join(" ");
-      await tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "30", "-c", ROOT, command);
-      socketPath = (await tmux("display-message", "-p", "#{socket_path}")).trim();
+      socketPath = await startPane(command);
 
       // Joined: the replay is framed by its markers, the prompt is at the bottom.
       // The prompt is drawn on the join notice; the replay block follows it, so wait for both.
@@ -153,8 +102,7 @@ Deno.test({
       await carol.until("SYS alice left the chat!");
       await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
     } finally {
-      await tmux("kill-server").catch(() => {});
-      if (socketPath) await Deno.remove(socketPath).catch(() => {});
+      await stopTmux(socketPath);
       await first[Symbol.asyncDispose]();
       await second?.[Symbol.asyncDispose]();
       await Deno.remove(logDir, { recursive: true }).catch(() => {});
@@ -169,13 +117,7 @@ async function startClientPane(clientArgs: string): Promise<string> {
     "run --allow-net --allow-read --allow-env=WIRECHAT_*,NO_COLOR,TERM main.ts client",
     `${clientArgs}; echo "EXIT=$?"; sleep 60`,
   ].join(" ");
-  await tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "30", "-c", ROOT, command);
-  return (await tmux("display-message", "-p", "#{socket_path}")).trim();
-}
-
-async function typeLine(text: string): Promise<void> {
-  await tmux("send-keys", "-t", SESSION, "-l", text);
-  await tmux("send-keys", "-t", SESSION, "Enter");
+  return await startPane(command);
 }
 
 Deno.test("tty: prompts like the original, re-prompts a refused nickname, /nick /msg /who /history, hints, Ctrl-D", async () => {
@@ -245,8 +187,7 @@ Deno.test("tty: prompts like the original, re-prompts a refused nickname, /nick 
     await bob.until("SYS alicia left the chat!");
     await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
   } finally {
-    await tmux("kill-server").catch(() => {});
-    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+    await stopTmux(socketPath);
   }
 });
 
@@ -282,8 +223,7 @@ Deno.test("tty: against the original server no extension leaks, relayed escapes 
     const all = await transcript();
     assertOk(!all.some((l) => l.includes("Expected") || l.includes(" ! ")), all.join("\n"));
   } finally {
-    await tmux("kill-server").catch(() => {});
-    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+    await stopTmux(socketPath);
   }
 });
 
@@ -305,8 +245,7 @@ Deno.test("tty: a refused connection prints one sentence, exits 1 and leaves the
       `raw mode left on or a stack trace:\n${rows.join("\n")}`,
     );
   } finally {
-    await tmux("kill-server").catch(() => {});
-    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+    await stopTmux(socketPath);
   }
 });
 
@@ -330,8 +269,7 @@ Deno.test("tty: Ctrl-C while the connection hangs quits at once with exit 0", as
     await waitScreen("exit 0", (r) => r.includes("EXIT=0"));
     assertOk(performance.now() - t0 < 5_000, "quit waited for the join timeout");
   } finally {
-    await tmux("kill-server").catch(() => {});
-    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+    await stopTmux(socketPath);
     silent.close();
     await accepting.catch(() => {});
     for (const c of held) c.close();
@@ -403,7 +341,6 @@ Deno.test("tty: a resize re-lays out at once with nothing stale, Ctrl-L redraws 
     assertEquals(count(redrawn, / bob: word0 /), 1, redrawn.join("\n"));
     assertEquals(count(await transcript(), / bob: word0 /), 1, "the scrollback holds the chat once");
   } finally {
-    await tmux("kill-server").catch(() => {});
-    if (socketPath) await Deno.remove(socketPath).catch(() => {});
+    await stopTmux(socketPath);
   }
 });
