@@ -58,7 +58,10 @@ export async function metricsTable(): Promise<string> {
   const { startServer } = await import("../server/server.ts");
   const { defaultServerConfig } = await import("../server/ops/config.ts");
   const logDir = await Deno.makeTempDir({ prefix: "wirechat-docs-" });
-  const server = await startServer(defaultServerConfig({ host: "127.0.0.1", port: 0, logDir, idleTimeout: 0 }));
+  // As `main.ts` starts it: with the operational log's counters.
+  const server = await startServer(defaultServerConfig({ host: "127.0.0.1", port: 0, logDir, idleTimeout: 0 }), {
+    serverLog: { failures: () => 0, dropped: () => 0 },
+  });
   let text: string;
   try {
     text = server.metrics.render();
