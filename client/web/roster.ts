@@ -29,7 +29,9 @@ export interface Roster {
  * r.reset(["bob", "alice"]);
  * r.rename("bob", "Rob");
  * r.leave("ALICE");
- * if (r.list().join() !== "Rob") throw new Error(r.list().join());
+ * r.join("nina");
+ * r.join("margaret");
+ * if (r.list().join() !== "margaret,nina,Rob") throw new Error(r.list().join());
  * ```
  */
 export function createRoster(): Roster {
@@ -46,7 +48,11 @@ export function createRoster(): Roster {
       nicks.set(nickKey(to), to);
     },
     has: (nick) => nicks.has(nickKey(nick)),
-    list: () => [...nicks.values()].sort((a, b) => nickKey(a) < nickKey(b) ? -1 : nickKey(a) > nickKey(b) ? 1 : 0),
+    // Sorted as written (lower case), not by the look-alike key: "margaret" is an m even though its key starts "rn".
+    list: () =>
+      [...nicks.values()].sort((a, b) =>
+        a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0
+      ),
     get size() {
       return nicks.size;
     },

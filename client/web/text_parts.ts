@@ -5,8 +5,6 @@
  *
  * @module
  */
-import { nickKey } from "../../protocol/mod.ts";
-
 /** A piece of a message: plain text, or a link (`url` is the normalised href). */
 export type TextPart = { text: string } | { text: string; url: string };
 
@@ -63,8 +61,9 @@ export function linkParts(text: string): TextPart[] {
 const WORD_CHAR = /[\p{L}\p{N}_]/u;
 
 /**
- * Whether `text` mentions `nick` as a whole word (case-insensitively, like
- * nicknames compare): "hi Bob!" mentions bob, "bobby" does not.
+ * Whether `text` mentions `nick` as a whole word, case-insensitively: "hi
+ * Bob!" mentions bob, "bobby" does not. Plain lower case, not the server's
+ * look-alike key: the text is matched as written.
  *
  * @example
  * ```ts
@@ -74,8 +73,8 @@ const WORD_CHAR = /[\p{L}\p{N}_]/u;
  */
 export function mentions(text: string, nick: string): boolean {
   if (!nick) return false;
-  const hay = nickKey(text);
-  const needle = nickKey(nick);
+  const hay = text.toLowerCase();
+  const needle = nick.toLowerCase();
   for (let i = hay.indexOf(needle); i >= 0; i = hay.indexOf(needle, i + 1)) {
     const before = hay[i - 1];
     const after = hay[i + needle.length];
