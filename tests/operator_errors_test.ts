@@ -218,3 +218,17 @@ Deno.test("operator error: the client with ws:// against a TLS server says it sp
     );
   });
 });
+
+Deno.test("operator error: a missing or empty --metrics-token-file names the file and the fix, exit 1", async () => {
+  await withTempDir(async (dir) => {
+    assertEquals(
+      await serveFails(["--metrics-token-file", `${dir}/missing`], 1),
+      `wirechat serve: cannot read --metrics-token-file "${dir}/missing" (no such file); check the path.`,
+    );
+    await Deno.writeTextFile(`${dir}/empty`, "\n");
+    assertEquals(
+      await serveFails(["--metrics-token-file", `${dir}/empty`], 1),
+      `wirechat serve: --metrics-token-file "${dir}/empty" is empty; put the token on its first line.`,
+    );
+  });
+});

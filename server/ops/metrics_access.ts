@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { readOptionFile, StartupError } from "./startup_error.ts";
 import { createHash, timingSafeEqual } from "node:crypto";
 
 /** The `--metrics-peers` item that stands for every loopback address. */
@@ -98,18 +99,23 @@ export function createMetricsAccess(options: MetricsAccessOptions): (req: Reques
  * The token from `WIRECHAT_METRICS_TOKEN` (`token`) or the first line of
  * `--metrics-token-file` (`file`); undefined when neither is set.
  *
- * @throws {Error} when both are set, or the file cannot be read or is empty.
+ * @throws {StartupError} `metrics_token` when both are set, or the file cannot be read or is empty.
  */
 export function loadMetricsToken(token: string | undefined, file: string | undefined): string | undefined {
-  if (token && file) throw new Error("set either WIRECHAT_METRICS_TOKEN or --metrics-token-file, not both");
-  if (!file) return token || undefined;
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(file);
-  } catch (err) {
-    throw new Error(`cannot read --metrics-token-file ${JSON.stringify(file)}: ${(err as Error).message}`);
+  if (token && file) {
+    throw new StartupError(
+      "metrics_token",
+      "WIRECHAT_METRICS_TOKEN and --metrics-token-file are both set; keep one of them.",
+    );
   }
+  if (!file) return token || undefined;
+  const text = readOptionFile(file, "--metrics-token-file", "metrics_token");
   const first = text.split(/\r?\n/)[0].trim();
-  if (first === "") throw new Error(`--metrics-token-file ${JSON.stringify(file)} is empty`);
+  if (first === "") {
+    throw new StartupError(
+      "metrics_token",
+      `--metrics-token-file ${JSON.stringify(file)} is empty; put the token on its first line.`,
+    );
+  }
   return first;
 }

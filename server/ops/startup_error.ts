@@ -19,6 +19,30 @@ export class StartupError extends Error {
   }
 }
 
+/**
+ * Reads a text file an option names; a file that cannot be read is a
+ * {@linkcode StartupError} (`code`) naming the option, the file and why, in
+ * words rather than the runtime's.
+ */
+export function readOptionFile(path: string, flag: string, code: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound
+      ? "no such file"
+      : err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable
+      ? "this user or program may not read it"
+      : err instanceof Deno.errors.IsADirectory
+      ? "it is a folder"
+      : err instanceof Error
+      ? err.message.replace(/ \(os error \d+\).*$/s, "").replace(/:.*$/s, "")
+      : String(err);
+    throw new StartupError(code, `cannot read ${flag} ${JSON.stringify(path)} (${why}); check the path.`, {
+      cause: err,
+    });
+  }
+}
+
 /** `host:port` as an address ("[::1]:80" for IPv6). */
 export function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { StartupError } from "../ops/startup_error.ts";
+import { readOptionFile, StartupError } from "../ops/startup_error.ts";
 
 /** The PEM certificate chain and key for the listener, or undefined for plain TCP. */
 export interface TlsFiles {
@@ -15,25 +15,6 @@ export interface TlsFiles {
 
 const CERT_PEM = /-----BEGIN CERTIFICATE-----/;
 const KEY_PEM = /-----BEGIN ((RSA|EC|ENCRYPTED) )?PRIVATE KEY-----/;
-
-function read(path: string, flag: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch (err) {
-    const why = err instanceof Deno.errors.NotFound
-      ? "no such file"
-      : err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable
-      ? "this user or program may not read it"
-      : err instanceof Deno.errors.IsADirectory
-      ? "it is a folder"
-      : err instanceof Error
-      ? err.message.replace(/ \(os error \d+\).*$/, "").replace(/:.*$/, "")
-      : String(err);
-    throw new StartupError("tls_file", `cannot read ${flag} ${JSON.stringify(path)} (${why}); check the path.`, {
-      cause: err,
-    });
-  }
-}
 
 /**
  * Reads and checks the PEM files named by the options (the pair is checked
@@ -47,8 +28,8 @@ export function loadTls(certPath: string | undefined, keyPath: string | undefine
   if (!certPath || !keyPath) {
     throw new StartupError("tls_file", "--tls-cert and --tls-key go together; give both files or neither.");
   }
-  const cert = read(certPath, "--tls-cert");
-  const key = read(keyPath, "--tls-key");
+  const cert = readOptionFile(certPath, "--tls-cert", "tls_file");
+  const key = readOptionFile(keyPath, "--tls-key", "tls_file");
   if (!CERT_PEM.test(cert)) {
     const isKey = KEY_PEM.test(cert);
     throw new StartupError(
