@@ -7,6 +7,7 @@ import { assertEquals, assertMatch } from "./assert.ts";
 import { join, startTestServer } from "./helpers.ts";
 import { rawRequest, upgradeStatus } from "./raw_ws.ts";
 import { createHostAllowList, hostAllowed } from "../server/transports/allowed_hosts.ts";
+import { SERVE_FLAGS } from "./server_process.ts";
 import { WSCHAT_PATH } from "../server/dialects/wschat.ts";
 
 /** The outcome of an upgrade naming `host`: "101" or the refusal's status code. */
@@ -74,4 +75,26 @@ Deno.test("Host allow-list: on 0.0.0.0 or :: the machine's addresses and hostnam
   ]);
   assertEquals(hostAllowed(null, specific), false, "no Host at all");
   assertEquals(hostAllowed("a b", specific), false, "not a host");
+});
+
+Deno.test("the serve task's permissions let a server on 0.0.0.0 or :: read this machine's addresses and hostname", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "wirechat-sys-" });
+  try {
+    const module = new URL("../server/transports/allowed_hosts.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      `${dir}/probe.ts`,
+      `import { machineNames } from ${JSON.stringify(module)};\nconsole.log(JSON.stringify(machineNames()));\n`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...SERVE_FLAGS, `${dir}/probe.ts`],
+      stdin: "null",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    const machine = JSON.parse(new TextDecoder().decode(out.stdout));
+    assertEquals(machine.problem, undefined);
+    assertEquals(machine.names.includes(Deno.hostname()), true);
+    assertEquals(machine.names.includes("127.0.0.1"), true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

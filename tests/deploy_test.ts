@@ -119,10 +119,13 @@ const UNIT_BINARY = "/usr/local/bin/wirechat-server";
   });
 }
 
-Deno.test("the unit's log folder is one the executable may write, kept in its StateDirectory", async () => {
+Deno.test("the unit's log folder is one the executable may write, kept in its StateDirectory; it answers to the nginx site's name", async () => {
   const text = await Deno.readTextFile(UNIT);
   const env = (name: string) => new RegExp(`^Environment=${name}=(.*)$`, "m").exec(text)?.[1];
   assertEquals(env("WIRECHAT_LOG_DIR"), "/var/lib/wirechat");
+  // nginx forwards the browser's Host: the server must answer to the site's name (its Host allow-list).
+  const siteName = /^\s*server_name (\S+);$/m.exec(await Deno.readTextFile(SITE))?.[1];
+  assertEquals(env("WIRECHAT_ALLOWED_HOSTS"), siteName);
   assertOk(STANDALONE_LOG_DIRS.includes("/var/lib/wirechat"));
   assertMatch(text, /^StateDirectory=wirechat$/m);
   assertMatch(text, /^Type=simple$/m);

@@ -168,3 +168,25 @@ Deno.test("server: keeps serving across UTC midnight with its log folder removed
     clock.restore();
   }
 });
+
+Deno.test("log sink: files are named by the UTC date in any local time zone (UTC+14 here)", async () => {
+  await using tmp = await tempLogDir();
+  const sinkModule = new URL("../server/ops/log_sinks.ts", import.meta.url).href;
+  // 23:30 UTC on the 26th is already the 27th in Kiritimati: the file must still be the 26th's.
+  const script = `
+    const { dailyFileSink } = await import(${JSON.stringify(sinkModule)});
+    const sink = dailyFileSink(${JSON.stringify(tmp.dir)});
+    const at = ${MIDNIGHT - 30 * 60_000};
+    sink({ category: ["t"], level: "info", message: ["late evening"], rawMessage: "", timestamp: at, properties: {} });
+    await sink[Symbol.asyncDispose]();
+    console.log(new Date(at).getDate());`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    env: { TZ: "Pacific/Kiritimati", NO_COLOR: "1" },
+    stdin: "null",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  assertEquals(new TextDecoder().decode(out.stdout).trim(), "27", "the child runs on UTC+14");
+  assertMatch(await read(`${tmp.dir}/2026-11-26-server.log`), /late evening/);
+  assertEquals([...Deno.readDirSync(tmp.dir)].map((e) => e.name), ["2026-11-26-server.log"]);
+});
