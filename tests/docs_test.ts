@@ -37,3 +37,21 @@ Deno.test("docs: a region is replaced whole, and an unknown region name is an er
   }
   assertEquals(error, 'Error: x.md: unknown generated region "nope"');
 });
+
+Deno.test("docs: every relative link in README.md and docs/*.md points to a file that exists", () => {
+  const broken: string[] = [];
+  for (const file of docFiles()) {
+    const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
+    const text = Deno.readTextFileSync(`${ROOT}${file}`);
+    for (const m of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+      const target = m[1];
+      if (/^[a-z]+:/.test(target)) continue; // http:, https:, mailto:
+      try {
+        Deno.statSync(`${ROOT}${dir}${target}`);
+      } catch {
+        broken.push(`${file}: ${target}`);
+      }
+    }
+  }
+  assertEquals(broken, []);
+});

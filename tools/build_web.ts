@@ -5,7 +5,7 @@
  * them with no file on disk.
  *
  * `deno task build:web` regenerates the module; `--check` exits 1 when the
- * committed module is out of date (the gate runs the same comparison in
+ * committed module is out of date (`deno task test` runs the same comparison in
  * `tests/web_assets_test.ts`). Bundling works offline once esbuild is in
  * Deno's npm cache.
  *

@@ -241,6 +241,12 @@ async function main(args: string[]): Promise<number> {
       };
     })()
     : await startServer();
+  // Ctrl-C stops the server this run started too (it would outlive us otherwise).
+  const interrupted = () => {
+    progress.stop();
+    void server.stop().finally(() => Deno.exit(130));
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, interrupted);
   const load = (() => {
     try {
       return Deno.loadavg().map((n) => n.toFixed(2)).join(" ");
