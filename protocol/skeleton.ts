@@ -6,20 +6,35 @@
  *
  * @module
  */
-import { CONFUSABLE_ROWS } from "./confusables.gen.ts";
+import { CONFUSABLE_RECORDS } from "./confusables.gen.ts";
 
 let table: Map<number, string> | undefined;
 
-/** Code point → prototype, parsed from the generated rows on first use. */
+/** Code point → prototype, decoded from the generated records on first use. */
 function prototypes(): Map<number, string> {
   if (table) return table;
   table = new Map();
-  for (const row of CONFUSABLE_ROWS) {
-    const tab = row.indexOf("\t");
-    const target = row.slice(0, tab);
-    for (const c of row.slice(tab + 1)) table.set(c.codePointAt(0)!, target);
+  let next = 0;
+  for (const line of CONFUSABLE_RECORDS) {
+    for (const record of line.split(" ")) {
+      const eq = record.indexOf("=");
+      const plus = record.indexOf("+");
+      const head = plus >= 0 && plus < eq ? plus : eq;
+      const source = next + parseInt(record.slice(0, head), 36);
+      const more = head === plus ? parseInt(record.slice(plus + 1, eq), 36) : 0;
+      const target = record.slice(eq + 1).split(".").map((t) => parseInt(t, 36));
+      for (let k = 0; k <= more; k++) {
+        table.set(source + k, String.fromCodePoint(...target.map((t) => t + (more > 0 ? k : 0))));
+      }
+      next = source + more + 1;
+    }
   }
   return table;
+}
+
+/** The confusables.txt prototype of one code point, or undefined when it maps to itself. */
+export function prototypeOf(codePoint: number): string | undefined {
+  return prototypes().get(codePoint);
 }
 
 /**

