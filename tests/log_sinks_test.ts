@@ -11,7 +11,14 @@ import type { LogRecord } from "@logtape/logtape";
 import { assertEquals, assertMatch, assertOk } from "./assert.ts";
 import { parseExposition } from "./exposition.ts";
 import { join, startTestServer, steppableWallClock, waitUntil } from "./helpers.ts";
-import { configureServerLogging, dailyFileSink, LOG_FLUSH_MS, utcDay } from "../server/ops/log_sinks.ts";
+import {
+  configureServerLogging,
+  dailyFileSink,
+  LOG_BUFFER_BYTES,
+  LOG_FLUSH_MS,
+  LOG_MAX_PENDING_BYTES,
+  utcDay,
+} from "../server/ops/log_sinks.ts";
 
 const DAY_MS = 86_400_000;
 const MIDNIGHT = Date.UTC(2026, 10, 27); // 2026-11-27T00:00:00Z
@@ -100,6 +107,25 @@ Deno.test("log sink: a file where the folder was is counted and reported once pe
   assertMatch(await read(`${t.dir}/2026-11-27-server.log`), /back/);
   assertEquals(reports.length, 2);
   assertMatch(reports[1], /written again .* after 2 failed writes; 3 records were not written/);
+});
+
+Deno.test("log sink: at most LOG_MAX_PENDING_BYTES wait behind a write in flight; the rest is dropped and counted", async () => {
+  await using t = await sinkInTemp();
+  const { sink, reports } = t;
+  const text = "x".repeat(1000);
+  const total = Math.ceil((LOG_BUFFER_BYTES + 2 * LOG_MAX_PENDING_BYTES) / text.length);
+  // One synchronous burst: the first LOG_BUFFER_BYTES start a write, the rest waits behind it.
+  for (let i = 0; i < total; i++) sink(record(text, MIDNIGHT));
+  await sink.flush();
+  const written = (await read(`${t.dir}/2026-11-27-server.log`)).split("\n").filter((l) => l.endsWith(text)).length;
+  const lineLength = (await read(`${t.dir}/2026-11-27-server.log`)).indexOf("\n") + 1;
+  assertEquals(written + sink.dropped(), total);
+  assertOk(sink.dropped() > 0, "some were dropped");
+  assertOk(written * lineLength <= LOG_BUFFER_BYTES + LOG_MAX_PENDING_BYTES + lineLength, `${written} lines kept`);
+  assertOk(written * lineLength > LOG_MAX_PENDING_BYTES - lineLength, `${written} lines kept: up to the bound`);
+  assertEquals([sink.failures(), reports.length], [0, 2], reports.join("\n"));
+  assertMatch(reports[0], /more than \d+ characters wait for a write in flight/);
+  assertMatch(reports[1], new RegExp(`after 0 failed writes; ${sink.dropped()} records were not written`));
 });
 
 Deno.test("log sink: a record is written off the caller's turn, within LOG_FLUSH_MS", async () => {
