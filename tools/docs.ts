@@ -48,7 +48,9 @@ export function configTable(): string {
         : o.min !== undefined || o.max !== undefined
         ? ` (${number(o.min ?? -Infinity)}–${number(o.max ?? Infinity)})`
         : "";
-      return [`\`--${o.flag}\``, `\`${envName(o.flag)}\``, def, cell(`${o.help}${range}`)];
+      // A secret is never a flag (a command line is visible to every local user).
+      const flag = o.envOnly ? "(environment only)" : `\`--${o.flag}\``;
+      return [flag, `\`${envName(o.flag)}\``, def, cell(`${o.help}${range}`)];
     }),
   );
 }
@@ -117,7 +119,7 @@ export async function limitsTable(): Promise<string> {
   const doc = JSON.parse(new TextDecoder().decode(out.stdout)) as {
     nodes: Record<string, { symbols: DocSymbol[] }>;
   };
-  const flags = new Set(SERVER_OPTIONS.map((o) => o.flag));
+  const flags = new Set(SERVER_OPTIONS.filter((o) => !o.envOnly).map((o) => o.flag));
   const rows: string[][] = [];
   for (const [url, mod] of Object.entries(doc.nodes).sort(([a], [b]) => a.localeCompare(b))) {
     const path = new URL(url).pathname.slice(ROOT.length);
