@@ -477,7 +477,7 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       await send(p.page, "/quit");
       await p.page.waitForSelector("#join-view:not([hidden])");
       await p.page.locator("#join-note", { hasText: /^You left the chat\.$/ }).waitFor();
-      await waitStatus(p.page, "closed");
+      await waitStatus(p.page, "idle");
       await screenshot(p.page, "desktop-left.png");
       assert(p.errors.length === 0, `page errors: ${p.errors}`);
     },

@@ -402,7 +402,8 @@ async function leave(): Promise<void> {
   setPm(undefined);
   await c?.quit();
   endReturning();
-  setStatus("closed", "Not connected");
+  // Leaving is no failure: the neutral dot, not the red one.
+  setStatus("idle", "Not connected");
   showJoin(undefined, LEFT_TEXT);
 }
 
