@@ -232,3 +232,34 @@ Deno.test("operator error: a missing or empty --metrics-token-file names the fil
     );
   });
 });
+
+Deno.test("operator error: healthcheck against nothing says so and where to point it; a non-http --url is a usage error", async () => {
+  const url = `http://127.0.0.1:${freePort()}/healthz`;
+  const down = await runMain(["healthcheck", "--url", url]);
+  assertEquals(down.code, 1, down.stderr);
+  assertEquals(
+    assertSentence(down.stderr, "wirechat healthcheck: "),
+    `wirechat healthcheck: ${url} is not reachable (nothing is listening there); start the server, or point --url (or WIRECHAT_HOST and WIRECHAT_PORT) at it.`,
+  );
+  const bad = await runMain(["healthcheck", "--url", "ws://127.0.0.1:12345/"]);
+  assertEquals(bad.code, 2, bad.stderr);
+  assertEquals(
+    assertSentence(bad.stderr, "wirechat healthcheck: "),
+    `wirechat healthcheck: invalid value for --url: "ws://127.0.0.1:12345/"; give the server's http:// or https:// health URL, e.g. http://127.0.0.1:12345/healthz.`,
+  );
+});
+
+Deno.test("operator error: client usage errors are one sentence; an http:// --url suggests the ws:// one, exit 2", async () => {
+  const web = await runMain(["client", "--url", "http://127.0.0.1:12345/", "--nick", "alice"]);
+  assertEquals(web.code, 2, web.stderr);
+  assertEquals(
+    assertSentence(web.stderr, "wirechat client: "),
+    'wirechat client: invalid value for --url: "http://127.0.0.1:12345/"; give a ws:// or wss:// URL, e.g. ws://127.0.0.1:12345/.',
+  );
+  const noNick = await runMain(["client", "--host", "127.0.0.1"]);
+  assertEquals(noNick.code, 2, noNick.stderr);
+  assertEquals(
+    assertSentence(noNick.stderr, "wirechat client: "),
+    "wirechat client: --nick is required when stdin is not a terminal (pipe mode); add --nick <name>.",
+  );
+});

@@ -27,7 +27,7 @@ export type ParsedClientArgs =
   | { kind: "help" }
   | { kind: "version" };
 
-/** A bad flag or value: the client prints it with the usage and exits 2. */
+/** A bad flag or value: the client prints this one sentence and exits 2. */
 export class ClientUsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -60,7 +60,7 @@ end of input the client sends QUIT and exits.`;
 export function parsePort(raw: string, source = "--port"): number {
   const n = Number(raw.trim());
   if (!/^\d{1,5}$/.test(raw.trim()) || n < 1 || n > 65535) {
-    throw new ClientUsageError(`invalid value for ${source}: ${JSON.stringify(raw)} (expected a port 1-65535)`);
+    throw new ClientUsageError(`invalid value for ${source}: ${JSON.stringify(raw)}; give a port number from 1 to 65535.`);
   }
   return n;
 }
@@ -71,10 +71,16 @@ export function parseUrl(raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new ClientUsageError(`invalid value for --url: ${JSON.stringify(raw)} (not a URL)`);
+    throw new ClientUsageError(
+      `invalid value for --url: ${JSON.stringify(raw)}; give a ws:// or wss:// URL, e.g. ws://127.0.0.1:12345/.`,
+    );
   }
   if (url.protocol !== "ws:" && url.protocol !== "wss:") {
-    throw new ClientUsageError(`invalid value for --url: ${JSON.stringify(raw)} (expected ws:// or wss://)`);
+    const web = url.protocol === "http:" || url.protocol === "https:";
+    const example = web ? url.href.replace(/^http/, "ws") : "ws://127.0.0.1:12345/";
+    throw new ClientUsageError(
+      `invalid value for --url: ${JSON.stringify(raw)}; give a ws:// or wss:// URL, e.g. ${example}.`,
+    );
   }
   return url.href;
 }
@@ -110,21 +116,24 @@ export function parseClientArgs(argv: string[]): ParsedClientArgs {
       },
     }).values;
   } catch (err) {
-    throw new ClientUsageError(err instanceof Error ? err.message : String(err));
+    const why = err instanceof Error ? err.message.split("\n")[0].replace(/\.$/, "") : String(err);
+    throw new ClientUsageError(`${why} (wirechat client --help lists every option).`);
   }
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
   if (values.url !== undefined && (values.host !== undefined || values.port !== undefined)) {
-    throw new ClientUsageError("--url cannot be combined with --host or --port");
+    throw new ClientUsageError("--url cannot be combined with --host or --port; give either the URL or host and port.");
   }
-  if (values.host !== undefined && values.host.trim() === "") throw new ClientUsageError("--host must not be empty");
+  if (values.host !== undefined && values.host.trim() === "") {
+    throw new ClientUsageError("--host must not be empty; give a host name or address, e.g. --host 127.0.0.1.");
+  }
   const args: ClientArgs = { noColor: values["no-color"] };
   if (values.host !== undefined) args.host = values.host.trim();
   if (values.port !== undefined) args.port = parsePort(values.port);
   if (values.nick !== undefined) args.nick = values.nick;
   if (values.url !== undefined) args.url = parseUrl(values.url);
   if (values.ca !== undefined) {
-    if (values.ca === "") throw new ClientUsageError("--ca needs a file name");
+    if (values.ca === "") throw new ClientUsageError("--ca needs a file name, e.g. --ca server-cert.pem.");
     args.ca = values.ca;
   }
   return { kind: "run", args };

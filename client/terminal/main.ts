@@ -31,7 +31,7 @@ export async function runClient(args: string[], env: (name: string) => string | 
     parsed = parseClientArgs(args);
   } catch (err) {
     if (!(err instanceof ClientUsageError)) throw err;
-    printErr(`${err.message}\n\n${clientUsage()}`);
+    printErr(err.message);
     return 2;
   }
   if (parsed.kind === "help") {
@@ -45,7 +45,7 @@ export async function runClient(args: string[], env: (name: string) => string | 
   const a = parsed.args;
   const interactive = Deno.stdin.isTerminal();
   if (!interactive && a.nick === undefined) {
-    printErr(`--nick is required when stdin is not a terminal (pipe mode)\n\n${clientUsage()}`);
+    printErr("--nick is required when stdin is not a terminal (pipe mode); add --nick <name>.");
     return 2;
   }
   let sockets: SocketFactory;

@@ -56,9 +56,23 @@ export async function runHealthcheck(
       return 0;
     }
     url = values.url ?? defaultHealthUrl(env);
-    new URL(url);
   } catch (err) {
-    console.error(`wirechat healthcheck: ${err instanceof Error ? err.message.split("\n")[0] : err}`);
+    const why = err instanceof Error ? err.message.split("\n")[0].replace(/\.$/, "") : String(err);
+    console.error(`wirechat healthcheck: ${why} (wirechat healthcheck --help lists the options).`);
+    return 2;
+  }
+  let scheme: string | undefined;
+  try {
+    scheme = new URL(url).protocol;
+  } catch {
+    scheme = undefined;
+  }
+  if (scheme !== "http:" && scheme !== "https:") {
+    console.error(
+      `wirechat healthcheck: invalid value for --url: ${
+        JSON.stringify(url)
+      }; give the server's http:// or https:// health URL, e.g. http://127.0.0.1:12345/healthz.`,
+    );
     return 2;
   }
   try {
@@ -71,12 +85,18 @@ export async function runHealthcheck(
     console.error(`wirechat healthcheck: ${url} answered ${res.status}: ${body}`);
     return 1;
   } catch (err) {
+    const cause = err instanceof Error && err.cause instanceof Error ? ` ${err.cause.message}` : "";
+    const message = err instanceof Error ? `${err.message}${cause}` : String(err);
     const why = err instanceof DOMException && err.name === "TimeoutError"
       ? `no answer within ${timeoutMs} ms`
-      : err instanceof Error
-      ? err.message
-      : String(err);
-    console.error(`wirechat healthcheck: ${url} is not reachable (${why})`);
+      : /connection refused/i.test(message)
+      ? "nothing is listening there"
+      : /dns error|failed to lookup|name or service not known/i.test(message)
+      ? "no such host name"
+      : (err instanceof Error ? err.message : String(err)).replace(/ \(os error \d+\)/, "");
+    console.error(
+      `wirechat healthcheck: ${url} is not reachable (${why}); start the server, or point --url (or WIRECHAT_HOST and WIRECHAT_PORT) at it.`,
+    );
     return 1;
   }
 }
