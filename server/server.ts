@@ -73,6 +73,14 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
       metrics.inc("wirechat_log_write_failures_total");
       log.error("Message log write failed: {error}", { error: error.message });
     },
+    maxLine: config.maxLine,
+    onSkipped(count) {
+      metrics.inc("wirechat_log_lines_skipped_total", count);
+      log.warn("Skipped {count} message log line(s) longer than --max-line ({maxLine}) when loading the history", {
+        count,
+        maxLine: config.maxLine,
+      });
+    },
   });
   // With Redis (and our own bus) each node logs every message it applies, once per shared folder.
   const gate = config.redis && !parts.bus

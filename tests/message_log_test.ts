@@ -97,3 +97,25 @@ Deno.test("log lines parse back; malformed lines are rejected", () => {
   assertEquals(parseLogLine("garbage"), undefined);
   assertEquals(parseLogLine("[2026-11-22T10:00:00.000Z] nocolon"), undefined);
 });
+
+Deno.test("load skips and counts lines over the line limit: by code points of the text, and by bytes unread whole", () =>
+  withDir((dir) => {
+    const file = `${dir}/2026-11-22-messages.txt`;
+    const huge = "h".repeat(3 * 64 * 1024 + 7); // spans several read chunks
+    Deno.writeTextFileSync(
+      file,
+      "[2026-11-22T10:00:00.000Z] a: first\n" +
+        `[2026-11-22T10:00:01.000Z] a: ${"x".repeat(17)}\n` + // 17 code points: over the limit of 16
+        `[2026-11-22T10:00:02.000Z] ${huge}: hi\n` + // a short text, but a line over logLineBound(16) bytes
+        `[2026-11-22T10:00:03.000Z] a: ${"é".repeat(16)}\n` + // 16 code points, 32 bytes: kept
+        "[2026-11-22T10:00:04.000Z] a: last\n",
+    );
+    const skipped: number[] = [];
+    const store = createFileStore({ dir, maxLine: 16, onSkipped: (n) => skipped.push(n) });
+    assertEquals(store.load(10).map((x) => x.text), ["first", "é".repeat(16), "last"]);
+    assertEquals(skipped, [2]);
+    assertEquals(store.load(2).map((x) => x.text), ["é".repeat(16), "last"], "the newest, skipping none");
+    assertEquals(skipped, [2], "nothing skipped when the limit is met first");
+    assertEquals(createFileStore({ dir }).load(10).length, 5, "without a line limit nothing is skipped");
+    store.close();
+  }));

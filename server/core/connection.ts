@@ -36,7 +36,7 @@ const log = getLogger(["wirechat", "connection"]);
  * How long a peer's unsent output may stay above `--max-outbound` before it
  * is disconnected as a slow consumer (close 1008).
  */
-export const SLOW_CONSUMER_GRACE_MS = 2000;
+export const SLOW_CONSUMER_GRACE_MS = 3000;
 
 /**
  * Unsent output beyond this many times `--max-outbound` disconnects a peer at

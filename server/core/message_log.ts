@@ -25,6 +25,29 @@ export interface FileStoreOptions {
   dir: string;
   /** Told about every failed write (disk full, folder removed). */
   onError?: (error: Error) => void;
+  /**
+   * Longest message text in code points (the server's `--max-line`): a log
+   * line holding a longer one is skipped when the log is read back, without
+   * being held in memory whole (see {@linkcode logLineBound}).
+   */
+  maxLine?: number;
+  /** Told how many lines one load skipped for their length (when any were). */
+  onSkipped?: (count: number) => void;
+}
+
+/**
+ * The most UTF-8 bytes a log line can take when its text has at most
+ * `maxLine` code points: the text (4 bytes per code point at most), the
+ * timestamp, the nickname and the separators.
+ *
+ * @example
+ * ```ts
+ * import { logLineBound } from "./message_log.ts";
+ * if (logLineBound(2048) !== 2048 * 4 + 256) throw new Error("text plus a fixed allowance");
+ * ```
+ */
+export function logLineBound(maxLine: number): number {
+  return maxLine * 4 + 256;
 }
 
 /** The file name of the day that `ts` falls on. */
@@ -63,36 +86,73 @@ function writeAll(file: Deno.FsFile, bytes: Uint8Array) {
   while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
 }
 
-/** The newest `limit` whole lines of a file, oldest first, reading from the end. */
-function tailLines(path: string, limit: number): string[] {
+/**
+ * The newest `limit` whole lines of a file, oldest first, reading from the
+ * end. A line longer than `maxBytes` is skipped (counted in `skipped`) and
+ * never held whole: reading backwards, its pieces are dropped as soon as they
+ * pass the bound.
+ */
+function tailLines(path: string, limit: number, maxBytes: number): { lines: string[]; skipped: number } {
   const file = Deno.openSync(path, { read: true });
+  const lines: string[] = []; // newest first
+  let skipped = 0;
+  /** Pieces of the line being read, in file order, and their length; `tooLong` once it passed the bound. */
+  let pieces: Uint8Array[] = [];
+  let pieceBytes = 0;
+  let tooLong = false;
+  /** False until the last newline of the file is seen: what follows it is a torn line (or nothing). */
+  let inLine = false;
+  function endLine() {
+    if (inLine) {
+      if (tooLong) skipped++;
+      else lines.push(decoder.decode(pieces.length === 1 ? pieces[0] : concatBytes(pieces)));
+    }
+    inLine = true;
+    pieces = [];
+    pieceBytes = 0;
+    tooLong = false;
+  }
+  function addPiece(piece: Uint8Array) {
+    if (tooLong || piece.length === 0) return;
+    pieceBytes += piece.length;
+    if (pieceBytes > maxBytes) {
+      tooLong = true;
+      pieces = [];
+    } else pieces.unshift(piece);
+  }
   try {
     let pos = file.statSync().size;
-    const chunks: Uint8Array[] = [];
-    let newlines = 0;
-    while (pos > 0 && newlines <= limit) {
+    while (pos > 0 && lines.length < limit) {
       const len = Math.min(CHUNK, pos);
       pos -= len;
       const buf = new Uint8Array(len);
       file.seekSync(pos, Deno.SeekMode.Start);
       let got = 0;
       while (got < len) got += file.readSync(buf.subarray(got)) ?? len;
-      for (let i = 0; i < len; i++) if (buf[i] === 0x0a) newlines++;
-      chunks.unshift(buf);
+      let end = len;
+      for (let i = len - 1; i >= 0 && lines.length < limit; i--) {
+        if (buf[i] !== 0x0a) continue;
+        addPiece(buf.subarray(i + 1, end));
+        endLine();
+        end = i;
+      }
+      if (lines.length < limit) addPiece(buf.subarray(0, end));
     }
-    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-    let off = 0;
-    for (const c of chunks) {
-      bytes.set(c, off);
-      off += c.length;
-    }
-    const parts = decoder.decode(bytes).split("\n");
-    parts.pop(); // "" after the last newline, or a torn line (a crash mid-write)
-    if (pos > 0) parts.shift(); // may start mid-line
-    return parts.slice(-limit);
+    if (pos === 0 && lines.length < limit && (pieceBytes > 0 || tooLong)) endLine(); // the file's first line
+    return { lines: lines.reverse(), skipped };
   } finally {
     file.close();
   }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
 
 /** Cuts a torn last line off `path`, so appends start on a fresh line. */
@@ -129,7 +189,8 @@ function repairTail(path: string) {
 
 /** Creates the daily-file message store. */
 export function createFileStore(options: FileStoreOptions): MessageStore {
-  const { dir } = options;
+  const { dir, maxLine } = options;
+  const maxBytes = maxLine === undefined ? Number.MAX_SAFE_INTEGER : logLineBound(maxLine);
   Deno.mkdirSync(dir, { recursive: true });
   let pending: ChatMessage[] = [];
   let current: { name: string; file: Deno.FsFile } | undefined;
@@ -170,14 +231,24 @@ export function createFileStore(options: FileStoreOptions): MessageStore {
       }
       const out: ChatMessage[][] = [];
       let count = 0;
+      let skipped = 0;
       for (const name of names) {
-        const messages = tailLines(`${dir}/${name}`, limit - count)
-          .map(parseLogLine)
-          .filter((m): m is ChatMessage => m !== undefined);
+        const tail = tailLines(`${dir}/${name}`, limit - count, maxBytes);
+        skipped += tail.skipped;
+        const messages: ChatMessage[] = [];
+        for (const line of tail.lines) {
+          const message = parseLogLine(line);
+          if (message === undefined) continue;
+          // A text over the line limit (in code points) is skipped like one over the byte bound.
+          if (maxLine !== undefined && message.text.length > maxLine && [...message.text].length > maxLine) {
+            skipped++;
+          } else messages.push(message);
+        }
         out.push(messages);
         count += messages.length;
         if (count >= limit) break;
       }
+      if (skipped > 0) options.onSkipped?.(skipped);
       return out.reverse().flat().slice(-limit);
     },
     append(message) {

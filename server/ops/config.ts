@@ -143,7 +143,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     default: DEFAULT_MAX_OUTBOUND,
     min: 1024,
     max: 1024 ** 3,
-    help: "unsent output (bytes) a client may hold; above it for 2 s (or 16 times above it) it is disconnected",
+    help: "unsent output (bytes) a client may hold; above it for 3 s (or 16 times above it) it is disconnected",
   },
   {
     flag: "idle-timeout",
