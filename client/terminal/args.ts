@@ -60,7 +60,9 @@ end of input the client sends QUIT and exits.`;
 export function parsePort(raw: string, source = "--port"): number {
   const n = Number(raw.trim());
   if (!/^\d{1,5}$/.test(raw.trim()) || n < 1 || n > 65535) {
-    throw new ClientUsageError(`invalid value for ${source}: ${JSON.stringify(raw)}; give a port number from 1 to 65535.`);
+    throw new ClientUsageError(
+      `invalid value for ${source}: ${JSON.stringify(raw)}; give a port number from 1 to 65535.`,
+    );
   }
   return n;
 }
