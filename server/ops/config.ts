@@ -8,6 +8,7 @@
 import { DEFAULT_MAX_LINE, DEFAULT_REPLAY, HARD_FRAME_CAP } from "../../protocol/mod.ts";
 import { DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND } from "../core/rate_limit.ts";
 import { DEFAULT_REDIS_NODE_TTL_MS } from "../redis/presence.ts";
+import { DEFAULT_BAN_MINUTES, MAX_BAN_MINUTES } from "../core/ban_list.ts";
 import { DEFAULT_CLOSE_TIMEOUT } from "../core/connection.ts";
 import { DEFAULT_HEADER_TIMEOUT } from "../transports/http_listener.ts";
 import {
@@ -56,6 +57,10 @@ export interface ServerConfig {
   redis: string | undefined;
   redisNodeTtl: number;
   redisPrefix: string;
+  adminToken: string | undefined;
+  adminTokenFile: string | undefined;
+  banMinutes: number;
+  forbiddenWordsFile: string | undefined;
 }
 
 type Kind = "string" | "int" | "port" | "optional-port" | "number";
@@ -300,6 +305,37 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     check: nonEmpty,
     help: "prefix of every Redis key: nodes with the same prefix share one room",
   },
+  {
+    flag: "admin-token",
+    key: "adminToken",
+    kind: "string",
+    default: undefined,
+    envOnly: true,
+    help: "operator token for ADMIN <token> (unset and no file: ADMIN is refused)",
+  },
+  {
+    flag: "admin-token-file",
+    key: "adminTokenFile",
+    kind: "string",
+    default: undefined,
+    help: "file whose first line is the ADMIN token (e.g. a container or systemd secret), instead of WIRECHAT_ADMIN_TOKEN",
+  },
+  {
+    flag: "ban-minutes",
+    key: "banMinutes",
+    kind: "int",
+    default: DEFAULT_BAN_MINUTES,
+    min: 1,
+    max: MAX_BAN_MINUTES,
+    help: "minutes a BAN lasts when the admin gives none",
+  },
+  {
+    flag: "forbidden-words-file",
+    key: "forbiddenWordsFile",
+    kind: "string",
+    default: undefined,
+    help: "file of forbidden words, one per line: messages and nicknames containing one are refused (off unless given)",
+  },
 ];
 
 /** The environment variable for a flag: `--log-dir` → `WIRECHAT_LOG_DIR`. */
@@ -483,7 +519,16 @@ export function parseServerArgs(
       source[o.key] = envName(o.flag);
     } else config[o.key] = o.default;
   }
+  // An empty secret or file name counts as unset (compose passes an unset `${VAR:-}` as "").
+  for (const key of ["adminToken", "adminTokenFile", "forbiddenWordsFile"] as const) {
+    if (config[key] === "") config[key] = undefined;
+  }
   const c = config as unknown as ServerConfig;
+  if (c.adminToken !== undefined && c.adminTokenFile !== undefined) {
+    throw new UsageError(
+      `${source.adminTokenFile} and ${envName("admin-token")} are both set: give the admin token one way.`,
+    );
+  }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new UsageError(
       c.tlsCert !== undefined
