@@ -1,6 +1,7 @@
 /**
  * Starts `tests/clients/legacy_server.py`, a python-websockets stand-in for
- * the original Wirechat server, on a free port.
+ * the original Wirechat server (v1.0, or v1.2.1's answer to `VERSION`), on a
+ * free port.
  *
  * @module
  */
@@ -13,10 +14,14 @@ export interface LegacyServer extends AsyncDisposable {
 
 const SCRIPT = new URL("./clients/legacy_server.py", import.meta.url).pathname;
 
-/** Starts the legacy server and waits until it printed its port (bounded). */
-export async function startLegacyServer(): Promise<LegacyServer> {
+/**
+ * Starts the legacy server and waits until it printed its port (bounded).
+ * With `version` (e.g. `1.2.1`) it answers `VERSION` like the original since
+ * v1.2 (`SYS Wirechat server v1.2.1`); without, like v1.0 (an `ERR`).
+ */
+export async function startLegacyServer(options: { version?: string } = {}): Promise<LegacyServer> {
   const child = new Deno.Command("/usr/bin/python3", {
-    args: ["-u", SCRIPT],
+    args: ["-u", SCRIPT, ...(options.version ? ["--version", options.version] : [])],
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",

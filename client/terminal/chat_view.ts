@@ -2,8 +2,8 @@
  * The chat as the interactive client shows it: turns connection lines and
  * status changes into screen output (replay markers, typing line, status
  * line, the prompt with our nick) and detects whether the server speaks the
- * wirechat/1 extensions (one `VERSION` probe after each join; its answer is
- * not shown).
+ * wirechat/1 extensions (one `VERSION` probe after each join, see
+ * `version_probe.ts`; its answer is not shown).
  *
  * @module
  */
@@ -20,6 +20,7 @@ import {
 } from "./render.ts";
 import type { Screen } from "./screen.ts";
 import type { Style } from "./style.ts";
+import { type Capability, createVersionProbe } from "./version_probe.ts";
 
 /** How long a "… is typing" stays up after the last TYPING (relayed at most every 2 s). */
 export const TYPING_SHOW_MS = 3_500;
@@ -45,7 +46,9 @@ export interface ChatView {
   onLine(info: LineInfo): void;
   onStatus(change: StatusChange): void;
   /** `v1` once the server answered the VERSION probe; only then is `TYPING` sent. */
-  readonly capability: "probing" | "v1" | "legacy";
+  readonly capability: Capability;
+  /** The user sent a line (an `ERR` after it may answer that line: never hidden as the probe's). */
+  userSent(): void;
   /** The error of the final `closed` status, if any. */
   readonly closedError: string | undefined;
   /** A join attempt ended (joined or refused): the greeting is not shown again. */
@@ -66,7 +69,7 @@ export function createChatView(o: ChatViewOptions): ChatView {
   const { screen, style, url } = o;
   const typers = new Map<string, { nick: string; until: number }>();
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
-  let capability: "probing" | "v1" | "legacy" = "probing";
+  const probe = createVersionProbe();
   let joinHeaderPending = false;
   let joinHeaderShown = false;
   let closedError: string | undefined;
@@ -95,16 +98,7 @@ export function createChatView(o: ChatViewOptions): ChatView {
   function onEvent(info: LineInfo, ev: ServerEvent | { type: "unknown"; line: string }): void {
     const c = ctx();
     // The capability probe (VERSION after joining): its answer is not shown.
-    if (capability === "probing" && o.conn()?.state === "connected") {
-      if (ev.type === "version") {
-        capability = "v1";
-        return;
-      }
-      if (ev.type === "error" && (ev.code === "expected_msg" || ev.code === "unknown_command")) {
-        capability = "legacy";
-        return;
-      }
-    }
+    if (o.conn()?.state === "connected" && probe.consume(ev)) return;
     switch (ev.type) {
       case "prompt":
         return;
@@ -175,7 +169,7 @@ export function createChatView(o: ChatViewOptions): ChatView {
         screen.setStatus(undefined);
         screen.setPrompt(promptFor(s.nick, style));
         if (s.reconnected) show(systemDisplay(`Reconnected as ${safeText(s.nick, 64)}.`, ctx()));
-        capability = "probing";
+        probe.start();
         o.conn()?.send({ type: "version" });
         return;
       case "reconnecting": {
@@ -198,8 +192,9 @@ export function createChatView(o: ChatViewOptions): ChatView {
     onLine: (info) => onEvent(info, info.event),
     onStatus,
     get capability() {
-      return capability;
+      return probe.capability;
     },
+    userSent: probe.userSent,
     get closedError() {
       return closedError;
     },

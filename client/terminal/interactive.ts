@@ -188,7 +188,10 @@ export async function runInteractive(o: InteractiveOptions): Promise<number> {
   note("Type a message and press Enter. /help lists the commands.");
 
   // 4. The chat loop. Lines go out paced, so a long paste is not cut by flood control.
-  const outgoing = createSendQueue((cmd) => conn!.send(cmd), (line) => {
+  const outgoing = createSendQueue((cmd) => {
+    view.userSent();
+    return conn!.send(cmd);
+  }, (line) => {
     note(`Not connected; not sent: ${safeText(line, 200)}`);
     if (editor.text === "") {
       editor.set(line);

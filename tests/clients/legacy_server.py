@@ -5,15 +5,20 @@ the second with no zone, every unknown command answered with
 "ERR Expected: MSG <text>", no subprotocol, one line per frame, replay after
 the join line).
 
+With --version X it answers VERSION like the original since v1.2
+("SYS Wirechat server vX"); without it, like v1.0 (ERR Expected: MSG <text>).
+
 Prints the port it listens on (127.0.0.1, any free port) and serves until
-killed. Usage: legacy_server.py
+killed. Usage: legacy_server.py [--version X]
 """
 import asyncio
 import datetime
+import sys
 
 import websockets
 
 REPLAY = 50
+VERSION = sys.argv[2] if len(sys.argv) > 2 and sys.argv[1] == "--version" else None
 clients = {}
 history = []
 
@@ -67,6 +72,8 @@ async def handler(ws, path=None):
             elif raw == "WHO":
                 names = sorted(clients.values())
                 await ws.send(f"SYS Online ({len(names)}): {', '.join(names)}")
+            elif raw == "VERSION" and VERSION:
+                await ws.send(f"SYS Wirechat server v{VERSION}")
             elif raw == "QUIT":
                 await ws.close()
                 break
