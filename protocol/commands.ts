@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { DEFAULT_MAX_LINE, MAX_PING_TOKEN } from "./limits.ts";
+import { DEFAULT_MAX_LINE, MAX_BAN_MINUTES, MAX_PING_TOKEN } from "./limits.ts";
 import { type ErrorCode, ProtocolError } from "./errors.ts";
 import { validateNick } from "./nick.ts";
 import { checkWhoPattern } from "./pattern.ts";
@@ -30,7 +30,12 @@ export type ClientCommand =
   | { type: "history"; count?: number }
   | { type: "ping"; token?: string }
   | { type: "version" }
-  | { type: "help" };
+  | { type: "help" }
+  | { type: "admin"; token: string }
+  | { type: "kick"; nick: string }
+  | { type: "ban"; nick: string; minutes?: number }
+  | { type: "unban"; nick: string }
+  | { type: "bans" };
 
 /** The `type` of a command. */
 export type CommandType = ClientCommand["type"];
@@ -60,6 +65,8 @@ export interface CommandSpec<T extends CommandType = CommandType> {
   readonly missing?: ErrorCode;
   /** Accepted before the client has joined (otherwise: `ERR Expected: NICK <name>` and close). */
   readonly beforeJoin: boolean;
+  /** Only for a connection that gave the admin token (`ERR Admin only command` otherwise); `HELP` lists it apart. */
+  readonly operator?: boolean;
   /** Builds the raw command from the words (syntax only; fields are checked by `check`). */
   build(args: readonly string[]): CommandOf<T>;
   /** The words of the command's line, for formatting and the size rule. */
@@ -84,6 +91,13 @@ function checkText(raw: string, missing: ErrorCode): string {
   const text = raw.trim();
   if (text.length === 0) throw new ProtocolError(missing);
   return text;
+}
+
+/** A moderation command's nickname: one word (a space means the syntax is wrong). */
+function checkTarget(raw: string, missing: ErrorCode): string {
+  const nick = raw.trim();
+  if (nick === "" || WORD_FORBIDDEN.test(nick)) throw new ProtocolError(missing);
+  return nick;
 }
 
 /** `s` cut to `max` code points and made printable, for echoing. */
@@ -244,6 +258,83 @@ export const COMMAND_SPECS = [
     args: none,
     check: same,
   }),
+  spec({
+    verb: "ADMIN",
+    type: "admin",
+    usage: "ADMIN <token>",
+    help: "become an operator of this server with its admin token",
+    arity: { min: 1, max: 1 },
+    missing: "expected_admin",
+    beforeJoin: false,
+    build: ([token]) => ({ type: "admin", token }),
+    args: (c) => [c.token],
+    check(c) {
+      const token = c.token.trim();
+      if (token === "") throw new ProtocolError("expected_admin");
+      return { type: "admin", token };
+    },
+  }),
+  spec({
+    verb: "KICK",
+    type: "kick",
+    usage: "KICK <nick>",
+    help: "disconnect a member",
+    arity: { min: 1, max: 1 },
+    missing: "expected_kick",
+    beforeJoin: false,
+    operator: true,
+    build: ([nick]) => ({ type: "kick", nick }),
+    args: (c) => [c.nick],
+    check: (c) => ({ type: "kick", nick: checkTarget(c.nick, "expected_kick") }),
+  }),
+  spec({
+    verb: "BAN",
+    type: "ban",
+    usage: "BAN <nick> [<minutes>]",
+    help: "disconnect a member and refuse their nickname and address for a while",
+    arity: { min: 1, max: 2 },
+    missing: "expected_ban",
+    beforeJoin: false,
+    operator: true,
+    build([nick, minutes]) {
+      if (minutes === undefined) return { type: "ban", nick };
+      if (!/^\d{1,9}$/.test(minutes)) throw new ProtocolError("expected_ban");
+      return { type: "ban", nick, minutes: Number(minutes) };
+    },
+    args: (c) => (c.minutes === undefined ? [c.nick] : [c.nick, String(c.minutes)]),
+    check(c) {
+      const nick = checkTarget(c.nick, "expected_ban");
+      const m = c.minutes;
+      if (m === undefined) return { type: "ban", nick };
+      if (!(Number.isInteger(m) && m >= 1 && m <= MAX_BAN_MINUTES)) throw new ProtocolError("expected_ban");
+      return { type: "ban", nick, minutes: m };
+    },
+  }),
+  spec({
+    verb: "UNBAN",
+    type: "unban",
+    usage: "UNBAN <nick>",
+    help: "lift a ban",
+    arity: { min: 1, max: 1 },
+    missing: "expected_unban",
+    beforeJoin: false,
+    operator: true,
+    build: ([nick]) => ({ type: "unban", nick }),
+    args: (c) => [c.nick],
+    check: (c) => ({ type: "unban", nick: checkTarget(c.nick, "expected_unban") }),
+  }),
+  spec({
+    verb: "BANS",
+    type: "bans",
+    usage: "BANS",
+    help: "list the bans in force",
+    arity: { min: 0, max: 0 },
+    beforeJoin: false,
+    operator: true,
+    build: () => ({ type: "bans" }),
+    args: none,
+    check: same,
+  }),
 ] as const;
 
 /** The table entry of every command type. */
@@ -257,7 +348,12 @@ const BY_VERB: ReadonlyMap<string, CommandSpec> = new Map(COMMAND_SPECS.map((s) 
 export const COMMAND_WORDS: readonly string[] = COMMAND_SPECS.map((s) => s.verb);
 
 /** The `SYS` text of `HELP`, generated from the table. */
-export const HELP_TEXT = `Commands: ${COMMAND_SPECS.map((s) => s.usage).join(", ")}`;
+export const HELP_TEXT = `Commands: ${COMMAND_SPECS.filter((s) => !("operator" in s)).map((s) => s.usage).join(", ")}`;
+
+/** The second `HELP` line an operator gets, generated from the table. */
+export const OPERATOR_HELP_TEXT = `Operator commands: ${
+  COMMAND_SPECS.filter((s) => "operator" in s).map((s) => s.usage).join(", ")
+}`;
 
 function specOf<T extends CommandType>(type: T): CommandSpec<T> {
   return COMMAND_SPEC[type] as CommandSpec<T>;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { MAX_WHO_PATTERN } from "./limits.ts";
+import { MAX_BAN_MINUTES, MAX_WHO_PATTERN } from "./limits.ts";
 
 /** Stable error codes, one per `ERR` text. */
 export type ErrorCode =
@@ -25,7 +25,21 @@ export type ErrorCode =
   | "unavailable"
   | "pattern_too_long"
   /** A structured dialect's frame that is not a valid message (JSON dialects only). */
-  | "bad_message";
+  | "bad_message"
+  | "expected_admin"
+  | "invalid_admin_token"
+  | "admin_locked"
+  | "admin_disabled"
+  | "admin_only"
+  | "user_not_found"
+  | "expected_kick"
+  | "expected_ban"
+  | "expected_unban"
+  | "not_banned"
+  | "bans_full"
+  | "banned"
+  | "forbidden_content"
+  | "forbidden_nick";
 
 /** The `ERR` text for each code; `detail` fills the codes that name a value. */
 export const ERROR_TEXT: Readonly<Record<ErrorCode, (detail?: string) => string>> = {
@@ -46,6 +60,20 @@ export const ERROR_TEXT: Readonly<Record<ErrorCode, (detail?: string) => string>
   unavailable: (why = "") => `Service unavailable${why ? `: ${why}` : ""}`,
   pattern_too_long: () => `Pattern too long (at most ${MAX_WHO_PATTERN} characters)`,
   bad_message: (why = "") => `Malformed message${why ? `: ${why}` : ""}`,
+  expected_admin: () => "Expected: ADMIN <token>",
+  invalid_admin_token: () => "Invalid admin token",
+  admin_locked: () => "Too many failed admin attempts, try again later",
+  admin_disabled: () => "Admin commands are disabled on this server (no admin token is set)",
+  admin_only: () => "Admin only command",
+  user_not_found: (nick = "") => `User not found: ${nick}`,
+  expected_kick: () => "Expected: KICK <nick>",
+  expected_ban: () => `Expected: BAN <nick> [<minutes>] (1 to ${MAX_BAN_MINUTES} minutes)`,
+  expected_unban: () => "Expected: UNBAN <nick>",
+  not_banned: (nick = "") => `Not banned: ${nick}`,
+  bans_full: () => "Ban list full",
+  banned: (what = "") => `Banned: ${what}`,
+  forbidden_content: () => "Message contains forbidden content",
+  forbidden_nick: () => "Nickname contains forbidden words",
 };
 
 /** Lookup from `ERR` text (or its fixed prefix) back to a code, for clients. */

@@ -61,4 +61,11 @@ export const CloseCode = {
   INTERNAL: 1011,
   /** Try again later: server full. */
   TRY_AGAIN: 1013,
+  /** Kicked by an operator (`KICK`). */
+  KICKED: 4000,
+  /** Banned by an operator (`BAN`). */
+  BANNED: 4001,
 } as const;
+
+/** Longest ban `BAN <nick> <minutes>` accepts, in minutes (30 days). */
+export const MAX_BAN_MINUTES = 30 * 24 * 60;

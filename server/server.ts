@@ -19,6 +19,9 @@ import { createOutboundScheduler } from "./core/outbound.ts";
 import { createLogGate } from "./redis/log_gate.ts";
 import { createRedisBusFor } from "./redis/setup.ts";
 import { createRoom } from "./core/room.ts";
+import { parseList } from "./core/limits.ts";
+import { createModeration } from "./core/moderation.ts";
+import { loadAdminToken, loadForbiddenWords, MIN_ADMIN_TOKEN_LENGTH } from "./ops/moderation_files.ts";
 import { riftFraming } from "./transports/riftchat.ts";
 import { listenStream, type StreamFraming, type StreamListener } from "./transports/stream_transport.ts";
 import { lineFraming } from "./transports/tcp.ts";
@@ -64,6 +67,23 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   const metrics = createMetrics();
   describeServerMetrics(metrics);
   const tls = loadTls(config.tlsCert, config.tlsKey);
+  const admin = loadAdminToken(config);
+  const words = loadForbiddenWords(config.forbiddenWordsFile);
+  const moderation = createModeration({
+    token: admin.token,
+    words,
+    banMinutes: config.banMinutes,
+    exempt: parseList(config.limitExempt),
+  });
+  if (admin.token === undefined) {
+    log.info("ADMIN is off: no admin token is set (WIRECHAT_ADMIN_TOKEN or --admin-token-file)");
+  } else log.info("ADMIN is on (token from {from})", { from: admin.from });
+  if (admin.weak) {
+    log.warn("The admin token is shorter than {min} characters: it can be guessed; use a long random one", {
+      min: MIN_ADMIN_TOKEN_LENGTH,
+    });
+  }
+  if (words) log.info("Forbidden words: {n} entries from {file}", { n: words.size, file: config.forbiddenWordsFile });
   metrics.describe("wirechat_log_write_failures_total", "Message log writes that failed");
   let logWriteFailures = 0;
   const store = parts.store ?? createFileStore({
@@ -110,6 +130,8 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     bus,
     replayLimit: config.replay,
     now: parts.now,
+    bans: moderation.bans,
+    banAddress: moderation.banAddress,
     onMessage(message, ownMember) {
       // Alone, every member is own. A Redis bus built here logs through the gate instead; one
       // given by the caller logs its own members' messages.
@@ -120,7 +142,10 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   await room.start();
 
   let shuttingDown = false;
-  const ctx = createContext({ config, room, scheduler, metrics, dialects: createDialects() }, () => shuttingDown);
+  const ctx = createContext(
+    { config, room, scheduler, metrics, dialects: createDialects(), moderation },
+    () => shuttingDown,
+  );
   notifyMembers = (text, id) => {
     for (const { peer, session } of ctx.connections) {
       if (session.nick && (id === undefined || peer.id === id)) peer.send({ type: "notice", text });

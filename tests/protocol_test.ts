@@ -45,9 +45,30 @@ Deno.test("every ERR text is exactly the contract's", () => {
     unavailable: "Service unavailable",
     pattern_too_long: "Pattern too long (at most 256 characters)",
     bad_message: "Malformed message",
+    expected_admin: "Expected: ADMIN <token>",
+    invalid_admin_token: "Invalid admin token",
+    admin_locked: "Too many failed admin attempts, try again later",
+    admin_disabled: "Admin commands are disabled on this server (no admin token is set)",
+    admin_only: "Admin only command",
+    user_not_found: "User not found: zed",
+    expected_kick: "Expected: KICK <nick>",
+    expected_ban: "Expected: BAN <nick> [<minutes>] (1 to 43200 minutes)",
+    expected_unban: "Expected: UNBAN <nick>",
+    not_banned: "Not banned: zed",
+    bans_full: "Ban list full",
+    banned: "Banned: this address, 5 minutes left",
+    forbidden_content: "Message contains forbidden content",
+    forbidden_nick: "Nickname contains forbidden words",
+  };
+  const details: Partial<Record<ErrorCode, string>> = {
+    unknown_command: "FOO",
+    no_such_user: "zed",
+    user_not_found: "zed",
+    not_banned: "zed",
+    banned: "this address, 5 minutes left",
   };
   for (const [code, text] of Object.entries(expected) as [ErrorCode, string][]) {
-    const detail = code === "unknown_command" ? "FOO" : code === "no_such_user" ? "zed" : undefined;
+    const detail = details[code];
     assertEquals(ERROR_TEXT[code](detail), text);
     assertEquals(formatLine({ type: "error", code, detail }), `ERR ${text}`);
     assertEquals(parseServerLine(`ERR ${text}`), detail ? { type: "error", code, detail } : { type: "error", code });

@@ -7,30 +7,21 @@
  * @module
  */
 import { nickKey } from "../../protocol/mod.ts";
+import type { BanRecord } from "./bus.ts";
 
-/** Minutes a `BAN` lasts when the admin gives none. */
+export type { BanRecord };
+
+/** Minutes a `BAN` lasts when the admin gives none (the `--ban-minutes` default). */
 export const DEFAULT_BAN_MINUTES = 60;
-/** Longest ban `BAN <nick> <minutes>` accepts (30 days). */
-export const MAX_BAN_MINUTES = 30 * 24 * 60;
 /** Most bans in force at once; `BAN` beyond it is refused until one expires or is lifted. */
 export const MAX_BANS = 1000;
-
-/** A ban as it travels between nodes: what it refuses and for how much longer. */
-export interface BanRecord {
-  /** The nickname as the admin named it. */
-  nick: string;
-  /** The address the member connected from, when they were online (and not behind an exempt proxy). */
-  address?: string;
-  /** The admin's nickname. */
-  by: string;
-  /** Milliseconds left. */
-  remainingMs: number;
-}
 
 /** The bans in force. */
 export interface BanList {
   /** Adds or replaces the ban of `record.nick`; false when the list is full. */
   add(record: BanRecord): boolean;
+  /** True when a ban of `nick` would be added (the list is not full, or it renews one). */
+  hasRoomFor(nick: string): boolean;
   /** Lifts the ban of `nick` (by key); the lifted ban, or undefined when there was none. */
   remove(nick: string): BanRecord | undefined;
   /** The ban that refuses `nick` or `address`, if any. */
@@ -85,6 +76,10 @@ export function createBanList(now: () => number = () => performance.now()): BanL
       if (r.address !== undefined) entry.address = r.address;
       byKey.set(key, entry);
       return true;
+    },
+    hasRoomFor(nick) {
+      prune(now());
+      return byKey.has(nickKey(nick)) || byKey.size < MAX_BANS;
     },
     remove(nick) {
       const t = now();

@@ -15,17 +15,50 @@ export interface MemberRef {
   id: number;
 }
 
-/** An event in the room's total order. */
+/** A ban as it travels between nodes: what it refuses and for how much longer (see `ban_list.ts`). */
+export interface BanRecord {
+  /** The nickname as the admin named it. */
+  nick: string;
+  /** The address the member connected from, when known (never an exempt proxy's). */
+  address?: string;
+  /** The admin's nickname. */
+  by: string;
+  /** Milliseconds left. */
+  remainingMs: number;
+}
+
+/** Why an operator removed a member: a kick, or a ban (with the ban). */
+export type Removal = { by: string; ban?: BanRecord };
+
+/**
+ * An event in the room's total order. The moderation kinds: `kick` asks the
+ * node of the member holding `nick` to remove them (with `ban`, the ban is
+ * also recorded on every node); that node then announces the member's leave
+ * with `removed`, which everyone sees as "was kicked/banned" instead of
+ * "left". `unban` lifts a ban on every node.
+ */
 export type RoomEvent =
   | { kind: "join"; nick: string; member: MemberRef }
-  | { kind: "leave"; nick: string; member: MemberRef }
+  | { kind: "leave"; nick: string; member: MemberRef; removed?: Removal }
+  | { kind: "kick"; nick: string; removal: Removal; member: MemberRef }
+  | { kind: "unban"; nick: string; member: MemberRef }
   | { kind: "rename"; from: string; to: string; member: MemberRef }
   | { kind: "msg"; message: ChatMessage; member: MemberRef }
   | { kind: "pm"; ts: string; from: string; to: string; text: string; member: MemberRef }
   | { kind: "typing"; nick: string; member: MemberRef };
 
+/** Most values `kept` returns. */
+export const MAX_KEPT = 10_000;
+
 /** A value now or later: the local bus answers synchronously. */
 export type Maybe<T> = T | Promise<T>;
+
+/** A value kept for nodes that start later, with the milliseconds it has left. */
+export interface KeptValue {
+  name: string;
+  value: string;
+  ttlMs: number;
+}
 
 /** Shared room state; see the module doc. */
 export interface RoomBus {
@@ -43,6 +76,16 @@ export interface RoomBus {
   nicks(): Maybe<string[]>;
   /** Puts an event into the total order; every node applies it in that order. */
   publish(event: RoomEvent): Maybe<void>;
+  /**
+   * Keeps `value` under `name` for `ttlMs`, for nodes that start later (state
+   * the events built up, such as bans). The local bus has no other node and
+   * keeps nothing.
+   */
+  keep(name: string, value: string, ttlMs: number): Maybe<void>;
+  /** Drops what `keep` kept under `name`. */
+  forget(name: string): Maybe<void>;
+  /** Everything kept that has not expired (bounded by `MAX_KEPT`). */
+  kept(): Maybe<KeptValue[]>;
   /** Stops delivery and releases resources. */
   close(): Maybe<void>;
 }
@@ -83,6 +126,9 @@ export function createLocalBus(loadHistory: (limit: number) => ChatMessage[]): R
       if (!apply) throw new Error("local bus: publish before start");
       apply(event);
     },
+    keep() {},
+    forget() {},
+    kept: () => [],
     close() {
       apply = undefined;
     },

@@ -14,10 +14,14 @@ import {
   type CommandOf,
   type CommandType,
   HELP_TEXT,
+  OPERATOR_HELP_TEXT,
   type ServerEvent,
   VERSION,
 } from "../../protocol/mod.ts";
+import type { AdminVerdict } from "./admin_auth.ts";
 import type { Maybe } from "./bus.ts";
+import type { Moderation } from "./moderation.ts";
+import { MODERATION_HANDLERS } from "./moderation_commands.ts";
 import type { Peer } from "./peer.ts";
 import type { Outcome, Room } from "./room.ts";
 
@@ -39,6 +43,12 @@ export interface CommandContext {
   reply(event: ServerEvent): void;
   /** Ends the connection; later lines are not applied. */
   close(code: number, reason: string): void;
+  /** The server's moderation (admin gate, bans, forbidden words). */
+  readonly moderation: Moderation;
+  /** True once this connection gave the admin token. */
+  readonly operator: boolean;
+  /** Checks an `ADMIN` attempt (counting this connection's failures); makes it an operator when right. */
+  tryAdmin(token: string): AdminVerdict;
 }
 
 /** The handler of one command type. */
@@ -61,5 +71,9 @@ export const COMMAND_HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
   history: (cmd, s) => s.room.history(s.peer, cmd.count),
   ping: (cmd, s) => s.reply(cmd.token ? { type: "pong", token: cmd.token } : { type: "pong" }),
   version: (_cmd, s) => s.reply({ type: "version", version: VERSION }),
-  help: (_cmd, s) => s.reply({ type: "notice", text: HELP_TEXT }),
+  help(_cmd, s) {
+    s.reply({ type: "notice", text: HELP_TEXT });
+    if (s.operator) s.reply({ type: "notice", text: OPERATOR_HELP_TEXT });
+  },
+  ...MODERATION_HANDLERS,
 };

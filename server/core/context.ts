@@ -11,6 +11,7 @@ import { addressOf, type Admission, armRegistrationDeadline, createAdmission, pa
 import type { Metrics } from "../ops/metrics.ts";
 import type { OutboundScheduler } from "./outbound.ts";
 import type { Peer } from "./peer.ts";
+import type { Moderation } from "./moderation.ts";
 import type { Room } from "./room.ts";
 import { createSession, type Session } from "./session.ts";
 
@@ -28,6 +29,8 @@ export interface ServerContext {
   readonly metrics: Metrics;
   /** This server's dialects (a transport picks one per connection). */
   readonly dialects: Dialects;
+  /** Admin gate, bans and forbidden words. */
+  readonly moderation: Moderation;
   /** Every open connection, joined or not. */
   readonly connections: Set<Connection>;
   /** Open connections per address and new-connection rates (see limits.ts). */
@@ -91,6 +94,7 @@ export function createContext(
           maxLine: config.maxLine,
           rateLimit: { burst: config.rateBurst, perSecond: config.ratePerSecond },
           onError: (code) => metrics.inc("wirechat_errors_total", 1, { code }),
+          moderation: parts.moderation,
           onClose: () => {
             if (connections.delete(conn)) cancelDeadline();
           },

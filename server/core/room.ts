@@ -18,7 +18,8 @@ import {
   type ServerEvent,
   TYPING_INTERVAL_MS,
 } from "../../protocol/mod.ts";
-import { andThen, type Maybe, type MemberRef, type RoomBus, type RoomEvent } from "./bus.ts";
+import { andThen, type Maybe, type MemberRef, type Removal, type RoomBus, type RoomEvent } from "./bus.ts";
+import { type BanList, type BanRecord, createBanList } from "./ban_list.ts";
 import { createHistoryRing } from "./history.ts";
 import { createMessageClock } from "./message_clock.ts";
 import type { Peer } from "./peer.ts";
@@ -30,6 +31,15 @@ function background(value: Maybe<unknown>, what: string) {
   if (value instanceof Promise) {
     value.catch((err) => log.warn("Room {what} failed: {error}", { what, error: String(err) }));
   }
+}
+
+/** Names of kept ban records: `ban:` and the nick's key. */
+const BAN_PREFIX = "ban:";
+const banName = (nick: string) => `${BAN_PREFIX}${nickKey(nick)}`;
+
+/** What the others see when an operator removed a member. */
+function removedText(nick: string, removal: Removal): string {
+  return `${nick} was ${removal.ban ? "banned" : "kicked"} by an admin`;
 }
 
 /** A bus failure as the refusal a client sees. */
@@ -58,6 +68,10 @@ export interface RoomOptions {
   typingIntervalMs?: number;
   /** Called for each public message as it enters the order (the message log). */
   onMessage?: (message: ChatMessage, ownMember: boolean) => void;
+  /** The bans in force on this node, kept in step by the room's events (default: a list of its own). */
+  bans?: BanList;
+  /** The address a ban of this member refuses; undefined when none should be (a shared proxy's). */
+  banAddress?: (peer: Peer) => string | undefined;
 }
 
 /** A command's refusal (sent to the client as `ERR`), or nothing on success. */
@@ -79,6 +93,15 @@ export interface Room {
   leave(peer: Peer): void;
   /** Stops local delivery of leave notices (the server is going down). */
   shutdown(): void;
+  /**
+   * An operator removes the member holding `nick`, wherever they are
+   * connected: a kick, or with `removal.ban` a ban, recorded on every node
+   * (also when nobody holds the nick). `ERR User not found` for a kick of a
+   * nick nobody holds.
+   */
+  remove(peer: Peer, nick: string, removal: Removal): Outcome;
+  /** An operator lifts the ban of `nick` on every node. */
+  unban(peer: Peer, nick: string): Outcome;
   /** Nick of the member behind `peer`, if joined here. */
   nickOf(peer: Peer): string | undefined;
   /** Number of members joined on this node. */
@@ -98,6 +121,7 @@ export function createRoom(options: RoomOptions): Room {
   const pending = new Map<number, { peer: Peer; replay: boolean }>();
   let ring = createHistoryRing(replayLimit);
   let closing = false;
+  const bans = options.bans ?? createBanList();
 
   const ref = (peer: Peer): MemberRef => ({ node: bus.node, id: peer.id });
   const isLocal = (m: MemberRef) => m.node === bus.node;
@@ -147,9 +171,21 @@ export function createRoom(options: RoomOptions): Room {
           gone.peer.send({ type: "notice", text: "You were removed from the room (this server lost contact with it)" });
           gone.peer.close(CloseCode.TRY_AGAIN, "Removed from the room, reconnect");
         }
-        if (!closing) deliver({ type: "leave", nick: ev.nick });
+        if (ev.removed?.ban) bans.add(ev.removed.ban); // now with the address the member's node knew
+        if (closing) return;
+        if (ev.removed) deliver({ type: "notice", text: removedText(ev.nick, ev.removed) });
+        else deliver({ type: "leave", nick: ev.nick });
         return;
       }
+      case "kick": {
+        if (ev.removal.ban) bans.add(ev.removal.ban);
+        const key = nickKey(ev.nick);
+        for (const m of members.values()) if (nickKey(m.nick) === key) removeMember(m, ev.removal);
+        return;
+      }
+      case "unban":
+        bans.remove(ev.nick);
+        return;
       case "rename": {
         const member = isLocal(ev.member) ? members.get(ev.member.id) : undefined;
         if (member) member.nick = ev.to;
@@ -181,11 +217,56 @@ export function createRoom(options: RoomOptions): Room {
     return members.get(peer.id);
   }
 
+  /** Removes a member of this node on an operator's order; every node then hears its leave as a removal. */
+  function removeMember(m: Member, removal: Removal) {
+    members.delete(m.peer.id);
+    const me = ref(m.peer);
+    let announced: Removal = removal;
+    if (removal.ban) {
+      const address = options.banAddress?.(m.peer);
+      const ban: BanRecord = address === undefined ? removal.ban : { ...removal.ban, address };
+      announced = { by: removal.by, ban };
+      if (address !== undefined) {
+        background(bus.keep(banName(ban.nick), JSON.stringify(ban), ban.remainingMs), "ban record");
+      }
+      const minutes = Math.ceil(ban.remainingMs / 60_000);
+      m.peer.send({ type: "notice", text: `You were banned by an admin for ${minutes} minutes` });
+      m.peer.close(CloseCode.BANNED, "Banned by admin");
+    } else {
+      m.peer.send({ type: "notice", text: "You were kicked by an admin" });
+      m.peer.close(CloseCode.KICKED, "Kicked by admin");
+    }
+    log.info("{nick} ({remote}) was {how} by {by}", {
+      nick: m.nick,
+      remote: m.peer.remote,
+      how: removal.ban ? "banned" : "kicked",
+      by: removal.by,
+    });
+    background(
+      andThen(
+        bus.publish({ kind: "leave", nick: m.nick, member: me, removed: announced }),
+        () => bus.releaseNick(m.nick, me),
+      ),
+      "leave of a removed member",
+    );
+  }
+
   return {
     start() {
       return andThen(bus.start(apply, replayLimit), (history) => {
         ring = createHistoryRing(replayLimit, history);
         for (const m of history) clock.observe(m.ts);
+        // Bans made before this node started (after the start, their events arrive in order).
+        return andThen(bus.kept(), (kept) => {
+          for (const { name, value, ttlMs } of kept) {
+            if (!name.startsWith(BAN_PREFIX)) continue;
+            try {
+              bans.add({ ...(JSON.parse(value) as BanRecord), remainingMs: ttlMs });
+            } catch {
+              log.warn("Skipping an unreadable kept ban {name}", { name });
+            }
+          }
+        });
       });
     },
     join(peer, nick, joinOptions) {
@@ -282,6 +363,31 @@ export function createRoom(options: RoomOptions): Room {
     },
     shutdown() {
       closing = true;
+    },
+    remove(peer, nick, removal) {
+      const m = member(peer);
+      if (!m) return undefined;
+      const me = ref(peer);
+      return andThen(bus.findNick(nick), (held) => {
+        if (held === undefined && !removal.ban) return new ProtocolError("user_not_found", neutralize(nick));
+        const target = held ?? nick;
+        const { ban } = removal;
+        const kept = ban
+          ? bus.keep(banName(target), JSON.stringify({ ...ban, nick: target }), ban.remainingMs)
+          : undefined;
+        const event: RoomEvent = {
+          kind: "kick",
+          nick: target,
+          removal: ban ? { by: removal.by, ban: { ...ban, nick: target } } : { by: removal.by },
+          member: me,
+        };
+        return andThen(kept, () => andThen(bus.publish(event), () => undefined));
+      });
+    },
+    unban(peer, nick) {
+      if (!member(peer)) return undefined;
+      const event: RoomEvent = { kind: "unban", nick, member: ref(peer) };
+      return andThen(bus.forget(banName(nick)), () => andThen(bus.publish(event), () => undefined));
     },
     nickOf: (peer) => members.get(peer.id)?.nick,
     get size() {

@@ -30,9 +30,12 @@ import {
   validateCommand,
   VERSION,
 } from "../../protocol/mod.ts";
+import type { AdminVerdict } from "./admin_auth.ts";
 import type { Maybe } from "./bus.ts";
 import { COMMAND_HANDLERS, type CommandContext, type Handler } from "./commands.ts";
 import { type AutoJoin, createLineDialects, type Dialect, type EncodeView } from "./dialect.ts";
+import { addressOf } from "./limits.ts";
+import { createModeration, type Moderation } from "./moderation.ts";
 import type { Peer } from "./peer.ts";
 import {
   createTokenBucket,
@@ -59,6 +62,8 @@ export interface SessionOptions {
   now?: () => number;
   /** Called for every refusal (metrics). */
   onError?: (code: ProtocolError["code"]) => void;
+  /** The server's moderation (default: no admin token, no forbidden words). */
+  moderation?: Moderation;
   /** Called when the session ends (after its leave notice). */
   onClose?: () => void;
 }
@@ -96,6 +101,9 @@ export function createSession(options: SessionOptions): Session {
   let nick: string | undefined;
   let autoJoined: AutoJoin | undefined;
   let refusedInARow = 0;
+  const moderation = options.moderation ?? createModeration();
+  let operator = false;
+  let adminCheck: ((attempt: string) => AdminVerdict) | undefined;
   /** No more input is accepted (the session or the transport is closing). */
   let closing = false;
   /** A command decided to end the connection: the lines after it are not applied. */
@@ -197,12 +205,29 @@ export function createSession(options: SessionOptions): Session {
     settle: (outcome, onOk) => settle(outcome, onOk),
     reply: (event) => peer.send(event),
     close: (code, reason) => close(code, reason),
+    moderation,
+    get operator() {
+      return operator;
+    },
+    tryAdmin(token) {
+      adminCheck ??= moderation.gate.forConnection(addressOf(peer.remote));
+      const verdict = adminCheck(token);
+      if (verdict === "granted") operator = true;
+      return verdict;
+    },
   };
 
   function dispatch(cmd: ClientCommand): Maybe<void> {
     if (state === "greeting" && !COMMAND_SPEC[cmd.type].beforeJoin) {
       send(new ProtocolError("expected_nick"));
       return close(CloseCode.NORMAL, "Expected: NICK <name>");
+    }
+    if (COMMAND_SPEC[cmd.type].operator && !operator) return fail(new ProtocolError("admin_only"));
+    const refused = moderation.screen(cmd, peer);
+    if (refused) {
+      if (state !== "greeting") return fail(refused);
+      send(refused);
+      return close(CloseCode.NORMAL, refused.text);
     }
     return (COMMAND_HANDLERS[cmd.type] as Handler<typeof cmd.type>)(cmd, context);
   }

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { DEFAULT_MAX_LINE, DEFAULT_REPLAY, HARD_FRAME_CAP } from "../../protocol/mod.ts";
+import { DEFAULT_MAX_LINE, DEFAULT_REPLAY, HARD_FRAME_CAP, MAX_BAN_MINUTES } from "../../protocol/mod.ts";
 import { DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND } from "../core/rate_limit.ts";
 import { DEFAULT_REDIS_NODE_TTL_MS } from "../redis/presence.ts";
-import { DEFAULT_BAN_MINUTES, MAX_BAN_MINUTES } from "../core/ban_list.ts";
+import { DEFAULT_BAN_MINUTES } from "../core/ban_list.ts";
 import { DEFAULT_CLOSE_TIMEOUT } from "../core/connection.ts";
 import { DEFAULT_HEADER_TIMEOUT } from "../transports/http_listener.ts";
 import {
@@ -318,7 +318,8 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: "adminTokenFile",
     kind: "string",
     default: undefined,
-    help: "file whose first line is the ADMIN token (e.g. a container or systemd secret), instead of WIRECHAT_ADMIN_TOKEN",
+    help:
+      "file whose first line is the ADMIN token (e.g. a container or systemd secret), instead of WIRECHAT_ADMIN_TOKEN",
   },
   {
     flag: "ban-minutes",

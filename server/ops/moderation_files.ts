@@ -9,6 +9,7 @@
 import { createWordFilter, parseForbiddenWords, type WordFilter } from "../../protocol/forbidden_words.ts";
 import { hasControlChars } from "../../protocol/mod.ts";
 import type { ServerConfig } from "./config.ts";
+import { StartupError } from "./startup_error.ts";
 
 /** Largest admin token file, in bytes. */
 export const MAX_ADMIN_TOKEN_FILE_BYTES = 4096;
@@ -17,14 +18,11 @@ export const MAX_FORBIDDEN_WORDS_FILE_BYTES = 1024 * 1024;
 /** Tokens shorter than this start with a warning: they can be guessed. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
 
-/** A problem with a moderation file or token (the server does not start). */
-export class ModerationConfigError extends Error {
-  /** Stable code. */
-  readonly code: "unreadable" | "too_large" | "invalid";
-  constructor(code: ModerationConfigError["code"], message: string) {
-    super(message);
+/** A problem with a moderation file or token: one sentence for the operator (the server does not start). */
+export class ModerationConfigError extends StartupError {
+  constructor(code: "unreadable" | "too_large" | "invalid", message: string) {
+    super(`moderation_${code}`, message);
     this.name = "ModerationConfigError";
-    this.code = code;
   }
 }
 
@@ -36,7 +34,9 @@ export function readBoundedText(path: string, maxBytes: number, what: string): s
   } catch (err) {
     throw new ModerationConfigError(
       "unreadable",
-      `cannot read the ${what} ${JSON.stringify(path)}: ${err instanceof Error ? err.message : err}`,
+      `cannot read ${what} ${JSON.stringify(path)} (${
+        err instanceof Error ? err.message.replace(/ \(os error \d+\)$/, "") : err
+      }); check the path and that the server may read it.`,
     );
   }
   try {
@@ -48,12 +48,18 @@ export function readBoundedText(path: string, maxBytes: number, what: string): s
       n += got;
     }
     if (n > maxBytes) {
-      throw new ModerationConfigError("too_large", `the ${what} ${JSON.stringify(path)} is over ${maxBytes} bytes`);
+      throw new ModerationConfigError(
+        "too_large",
+        `${what} ${JSON.stringify(path)} is over ${maxBytes} bytes; give the right file.`,
+      );
     }
     try {
       return new TextDecoder("utf-8", { fatal: true }).decode(buf.subarray(0, n));
     } catch {
-      throw new ModerationConfigError("invalid", `the ${what} ${JSON.stringify(path)} is not UTF-8 text`);
+      throw new ModerationConfigError(
+        "invalid",
+        `${what} ${JSON.stringify(path)} is not UTF-8 text; save it as UTF-8.`,
+      );
     }
   } finally {
     file.close();
@@ -80,17 +86,17 @@ export function loadAdminToken(config: Pick<ServerConfig, "adminToken" | "adminT
   let from: string;
   if (config.adminTokenFile !== undefined) {
     from = `file ${config.adminTokenFile}`;
-    token = readBoundedText(config.adminTokenFile, MAX_ADMIN_TOKEN_FILE_BYTES, "admin token file").trim();
+    token = readBoundedText(config.adminTokenFile, MAX_ADMIN_TOKEN_FILE_BYTES, "--admin-token-file").trim();
     if (token === "") {
       throw new ModerationConfigError(
         "invalid",
-        `the admin token file ${JSON.stringify(config.adminTokenFile)} is empty`,
+        `--admin-token-file ${JSON.stringify(config.adminTokenFile)} is empty; put the token in it.`,
       );
     }
     if (token.includes("\n")) {
       throw new ModerationConfigError(
         "invalid",
-        `the admin token file ${JSON.stringify(config.adminTokenFile)} must hold one line`,
+        `--admin-token-file ${JSON.stringify(config.adminTokenFile)} holds several lines; keep only the token.`,
       );
     }
   } else if (config.adminToken !== undefined) {
@@ -100,7 +106,10 @@ export function loadAdminToken(config: Pick<ServerConfig, "adminToken" | "adminT
     return { token: undefined, from: "none", weak: false };
   }
   if (token === "" || hasControlChars(token)) {
-    throw new ModerationConfigError("invalid", `the admin token (${from}) is empty or holds control characters`);
+    throw new ModerationConfigError(
+      "invalid",
+      `the admin token (${from}) is empty or holds control characters; use printable characters only.`,
+    );
   }
   return { token, from, weak: [...token].length < MIN_ADMIN_TOKEN_LENGTH };
 }
@@ -112,13 +121,13 @@ export function loadAdminToken(config: Pick<ServerConfig, "adminToken" | "adminT
  */
 export function loadForbiddenWords(path: string | undefined): WordFilter | undefined {
   if (path === undefined) return undefined;
-  const text = readBoundedText(path, MAX_FORBIDDEN_WORDS_FILE_BYTES, "forbidden words file");
+  const text = readBoundedText(path, MAX_FORBIDDEN_WORDS_FILE_BYTES, "--forbidden-words-file");
   try {
     return createWordFilter(parseForbiddenWords(text));
   } catch (err) {
     throw new ModerationConfigError(
       "invalid",
-      `the forbidden words file ${JSON.stringify(path)}: ${err instanceof Error ? err.message : err}`,
+      `--forbidden-words-file ${JSON.stringify(path)}: ${err instanceof Error ? err.message : err}; shorten the list.`,
     );
   }
 }

@@ -34,7 +34,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { type ChatMessage, MAX_NICK_LENGTH, nickKey, ProtocolError, validateNick } from "../../protocol/mod.ts";
-import type { MemberRef, RoomBus, RoomEvent } from "../core/bus.ts";
+import { type KeptValue, MAX_KEPT, type MemberRef, type RoomBus, type RoomEvent } from "../core/bus.ts";
 import {
   createRedisLink,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
@@ -48,6 +48,7 @@ import { READ_BLOCK_MS, startStreamReader, type StreamReader } from "./reader.ts
 import {
   ALL_NICKS,
   CLAIM_NICK,
+  KEPT_VALUE,
   type LuaScript,
   PUBLISH,
   redisKeys,
@@ -555,6 +556,41 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       } catch (err) {
         refuse(err);
       }
+    },
+    async keep(name, value, ttlMs) {
+      try {
+        await track(link.call(["SET", keys.kept(name), value, "PX", Math.max(1, Math.ceil(ttlMs))]));
+      } catch (err) {
+        refuse(err);
+      }
+    },
+    async forget(name) {
+      try {
+        await track(link.call(["DEL", keys.kept(name)]));
+      } catch (err) {
+        refuse(err);
+      }
+    },
+    async kept() {
+      const found: KeptValue[] = [];
+      const from = keys.kept("").length;
+      let cursor = "0";
+      try {
+        do {
+          const [next, names] = await track(
+            link.call(["SCAN", cursor, "MATCH", `${keys.kept("")}*`, "COUNT", 100]),
+          ) as [string, string[]];
+          cursor = next;
+          for (const key of names) {
+            if (found.length >= MAX_KEPT) return found;
+            const [value, ttlMs] = await track(link.run(KEPT_VALUE, [key], [])) as [string | false, number];
+            if (typeof value === "string" && ttlMs > 0) found.push({ name: key.slice(from), value, ttlMs });
+          }
+        } while (cursor !== "0");
+      } catch (err) {
+        refuse(err);
+      }
+      return found;
     },
     publish(event) {
       ownOnly(event.member);

@@ -13,6 +13,7 @@
  * | `alive:<node>` | string | a node's heartbeat; expires after the node TTL |
  * | `members:<node>` | hash | peer id → nick of each joined member (WHO across nodes) |
  * | `nicks:<node>` | hash | folded nick → peer id of every nick the node's members hold |
+ * | `kept:<name>` | string | state kept for nodes that start later (`RoomBus.keep`, e.g. `ban:<nick key>`), expiring with it |
  * | `wake:<node>` | stream | one entry that interrupts the node's blocked reader; expires |
  *
  * Private messages and typing notices are never stored: they go out on the
@@ -57,6 +58,7 @@ export function redisKeys(prefix: string, node: string) {
     wake: `${prefix}wake:${node}`,
     channel: `${prefix}live`,
     nick: (key: string) => `${prefix}nick:${key}`,
+    kept: (name: string) => `${prefix}kept:${name}`,
   };
 }
 
@@ -340,4 +342,14 @@ if redis.call('EXISTS', KEYS[7]) == 0 then
   end
 end
 return { epoch, renamed, dropped, seeded }`,
+};
+
+/**
+ * A kept value and the milliseconds it has left, read together.
+ * KEYS: the `kept:<name>` key. Returns `{ value or false, ttl in ms }`.
+ */
+export const KEPT_VALUE: LuaScript = {
+  name: "wirechatKeptValue",
+  keys: 1,
+  lua: `return { redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]) }`,
 };

@@ -1,0 +1,268 @@
+/**
+ * Moderation over real sockets (issue 15 items 3 and 5): ADMIN with and
+ * without a token, failure limits, KICK and BAN of line, TCP, JSON and
+ * RiftChat members, UNBAN and BANS, and the forbidden-words filter.
+ */
+import { ADMIN_FAILURES_PER_ADDRESS, ADMIN_FAILURES_PER_CONNECTION } from "../server/core/admin_auth.ts";
+import { assertEquals, assertOk } from "./assert.ts";
+import { connectJsonWs, connectRift } from "./dialect_clients.ts";
+import { connect, join, startTestServer, type TestClient, waitUntil } from "./helpers.ts";
+import { connectTcp } from "./line_client.ts";
+import { spawnNode } from "./redis_helpers.ts";
+
+const TOKEN = "test-admin-token-0123456789";
+
+/** Joins `nick` and makes it an operator. */
+async function joinAdmin(url: string, nick: string): Promise<TestClient> {
+  const c = await join(url, nick);
+  c.send(`ADMIN ${TOKEN}`);
+  await c.until("SYS Admin privileges granted");
+  return c;
+}
+
+/** Proves nothing else reached `c` before the answer to a PING sent now. */
+async function nothingBefore(c: TestClient, token: string) {
+  c.send(`PING ${token}`);
+  const seen: string[] = [];
+  for (let line = await c.next(); line !== `PONG ${token}`; line = await c.next()) seen.push(line);
+  assertEquals(seen, []);
+}
+
+/** Consumes lines until every one of `wanted` was seen, in any order. */
+async function untilAll(c: TestClient, wanted: string[]) {
+  const left = new Set(wanted);
+  while (left.size > 0) left.delete(await c.next());
+}
+
+/** A refused join: the ERR line, then close 1000. */
+async function refusedJoin(url: string, nick: string, err: string) {
+  await using c = await connect(url);
+  await c.until("SYS Send: NICK <name>");
+  c.send(`NICK ${nick}`);
+  await c.expect(err);
+  assertEquals((await c.closed).code, 1000);
+}
+
+Deno.test("ADMIN without a token: the server runs and refuses ADMIN and the operator commands with a clear ERR", async () => {
+  await using t = await startTestServer();
+  await using alice = await join(t.url, "alice");
+  alice.send(`ADMIN ${TOKEN}`);
+  await alice.expect("ERR Admin commands are disabled on this server (no admin token is set)");
+  alice.send("ADMIN");
+  await alice.expect("ERR Expected: ADMIN <token>");
+  for (const line of ["KICK bob", "BAN bob", "UNBAN bob", "BANS"]) {
+    alice.send(line);
+    await alice.expect("ERR Admin only command");
+  }
+  alice.send("MSG still here");
+  await alice.expect(/^MSG \[[^\]]+\] alice: still here$/);
+});
+
+Deno.test("ADMIN: a wrong token is refused, the right one grants; after ADMIN_FAILURES_PER_CONNECTION failures even the right one is refused", async () => {
+  await using t = await startTestServer({ adminToken: TOKEN });
+  await using alice = await join(t.url, "alice");
+  alice.send("KICK bob");
+  await alice.expect("ERR Admin only command");
+  for (let i = 0; i < ADMIN_FAILURES_PER_CONNECTION; i++) {
+    alice.send(`ADMIN ${TOKEN.slice(0, -1)}`);
+    await alice.expect("ERR Invalid admin token");
+  }
+  alice.send(`ADMIN ${TOKEN}`);
+  await alice.expect("ERR Too many failed admin attempts, try again later");
+  alice.send("HELP");
+  const help = await alice.next();
+  assertOk(help.includes("ADMIN <token>") && !help.includes("KICK"), help);
+  await using bob = await join(t.url, "bob");
+  bob.send(`admin  ${TOKEN} `);
+  await bob.expect("SYS Admin privileges granted");
+  bob.send("HELP");
+  await bob.next();
+  await bob.expect("SYS Operator commands: KICK <nick>, BAN <nick> [<minutes>], UNBAN <nick>, BANS");
+});
+
+Deno.test("ADMIN: ADMIN_FAILURES_PER_ADDRESS failures over many connections lock the address out", async () => {
+  await using t = await startTestServer({ adminToken: TOKEN });
+  let failures = 0;
+  for (let n = 0; failures < ADMIN_FAILURES_PER_ADDRESS; n++) {
+    await using c = await join(t.url, `guesser${n}`);
+    for (let i = 0; i < ADMIN_FAILURES_PER_CONNECTION && failures < ADMIN_FAILURES_PER_ADDRESS; i++, failures++) {
+      c.send(`ADMIN guess-${n}-${i}`);
+      await c.expect("ERR Invalid admin token");
+    }
+  }
+  await using late = await join(t.url, "late");
+  late.send(`ADMIN ${TOKEN}`);
+  await late.expect("ERR Too many failed admin attempts, try again later");
+});
+
+Deno.test("ADMIN: the token comes from --admin-token-file; failed attempts are logged without the attempt", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/token`, `${TOKEN}\n`);
+    await using node = await spawnNode(["--admin-token-file", `${dir}/token`, "--log-dir", dir]);
+    await using alice = await join(node.url, "alice");
+    alice.send("ADMIN not-the-token-guess");
+    await alice.expect("ERR Invalid admin token");
+    alice.send(`ADMIN ${TOKEN}`);
+    await alice.expect("SYS Admin privileges granted");
+    alice.send("QUIT");
+    await alice.closed;
+    const log = node.log();
+    assertOk(/Failed ADMIN attempt by alice from 127\.0\.0\.1:\d+/.test(log), log);
+    assertOk(!log.includes("not-the-token-guess") && !log.includes(TOKEN), "the log shows no token");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KICK: the target gets the notice and close 4000, the others one 'was kicked' line and no 'left' line", async () => {
+  await using t = await startTestServer({ adminToken: TOKEN });
+  await using alice = await joinAdmin(t.url, "alice");
+  await using bob = await join(t.url, "bob");
+  await using carol = await join(t.url, "carol");
+  await alice.until("SYS carol joined the chat!");
+  await bob.until("SYS carol joined the chat!");
+  await using dave = await join(t.url, "dave");
+  await alice.until("SYS dave joined the chat!");
+  await carol.until("SYS dave joined the chat!");
+  dave.send("KICK bob");
+  await dave.expect("ERR Admin only command");
+  alice.send("KICK nobody");
+  await alice.expect("ERR User not found: nobody");
+  alice.send("KICK BOB");
+  await bob.until("SYS You were kicked by an admin");
+  assertEquals(await bob.closed, { code: 4000, reason: "Kicked by admin" });
+  for (const c of [alice, carol, dave]) {
+    await c.until("SYS bob was kicked by an admin");
+    await nothingBefore(c, "after-kick");
+  }
+  // A kick is not a ban: bob may come back.
+  await using _again = await join(t.url, "bob");
+  await carol.expect("SYS bob joined the chat!");
+});
+
+Deno.test("KICK reaches a plain-TCP member; its close code reaches the log (TCP has no close frame)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/token`, TOKEN);
+    await using node = await spawnNode(["--admin-token-file", `${dir}/token`, "--log-dir", dir, "--tcp-port", "0"]);
+    // The node's TCP port is in its log.
+    const portLine = /Listening for plain-TCP line clients on [^:]+:(\d+)/;
+    await waitUntil("the TCP port in the node's log", () => portLine.test(node.log()));
+    const m = portLine.exec(node.log())!;
+    await using alice = await joinAdmin(node.url, "alice");
+    await using tcp = await connectTcp(Number(m[1]));
+    while (await tcp.next() !== "SYS Send: NICK <name>");
+    tcp.send("NICK tina");
+    await alice.until("SYS tina joined the chat!");
+    alice.send("KICK tina");
+    while (await tcp.next() !== "SYS You were kicked by an admin");
+    await tcp.closed;
+    await alice.until("SYS tina was kicked by an admin");
+    await nothingBefore(alice, "tcp");
+    await waitUntil(
+      "the TCP close code in the log",
+      () => /Closing [\w -]+ 127\.0\.0\.1:\d+: 4000 Kicked by admin/.test(node.log()),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KICK reaches JSON and RiftChat members of the in-process server", async () => {
+  await using t = await startTestServer({ adminToken: TOKEN, riftchatPort: 0 });
+  await using alice = await joinAdmin(t.url, "alice");
+  await using json = await connectJsonWs(t.url, "wirechat.json");
+  json.send({ v: 1, type: "nick", nick: "jason" });
+  await alice.until("SYS jason joined the chat!");
+  alice.send("KICK jason");
+  let frame;
+  do frame = await json.next(); while (!(frame.type === "notice" && frame.text === "You were kicked by an admin"));
+  assertEquals(await json.closed, { code: 4000, reason: "Kicked by admin" });
+  await alice.until("SYS jason was kicked by an admin");
+
+  await using rift = await connectRift(t.server.riftchatAddr!.port);
+  const given = await rift.next();
+  await alice.until(`SYS ${given.new} joined the chat!`);
+  alice.send(`KICK ${given.new}`);
+  await rift.closed;
+  await alice.until(`SYS ${given.new} was kicked by an admin`);
+  await nothingBefore(alice, "rift");
+});
+
+Deno.test("BAN: kicks (close 4001), refuses the nick in any case and the address; UNBAN lifts it; BANS lists", async () => {
+  // No exempt address: every test client comes from 127.0.0.1, which is then banned too.
+  await using t = await startTestServer({ adminToken: TOKEN, limitExempt: "" });
+  await using alice = await joinAdmin(t.url, "alice");
+  await using bob = await join(t.url, "bob");
+  await using carol = await join(t.url, "carol");
+  await alice.until("SYS carol joined the chat!");
+  alice.send("BAN bob 0");
+  await alice.expect("ERR Expected: BAN <nick> [<minutes>] (1 to 43200 minutes)");
+  alice.send("BAN bob 5");
+  await untilAll(alice, ["SYS Banned bob for 5 minutes", "SYS bob was banned by an admin"]);
+  await bob.until("SYS You were banned by an admin for 5 minutes");
+  assertEquals(await bob.closed, { code: 4001, reason: "Banned by admin" });
+  await carol.until("SYS bob was banned by an admin");
+  await nothingBefore(carol, "ban");
+  await refusedJoin(t.url, "BOB", "ERR Banned: nickname bob, 5 minutes left");
+  await refusedJoin(t.url, "eve", "ERR Banned: this address, 5 minutes left");
+  // A member already in the room cannot take the banned nick either.
+  carol.send("NICK Bob");
+  await carol.expect("ERR Banned: nickname bob, 5 minutes left");
+  alice.send("BANS");
+  await alice.expect(/^SYS Bans \(1\): bob \(127\.0\.0\.1, 5 min left, by alice\)$/);
+  alice.send("UNBAN nobody");
+  await alice.expect("ERR Not banned: nobody");
+  alice.send("UNBAN Bob");
+  await alice.expect("SYS Unbanned Bob");
+  alice.send("BANS");
+  await alice.expect("SYS Bans (0)");
+  await using _back = await join(t.url, "bob");
+});
+
+Deno.test("BAN: behind an exempt (proxy) address only the nick is banned; a nick that is not online can be banned", async () => {
+  await using t = await startTestServer({ adminToken: TOKEN, banMinutes: 7 });
+  await using alice = await joinAdmin(t.url, "alice");
+  await using bob = await join(t.url, "bob");
+  await alice.until("SYS bob joined the chat!");
+  alice.send("BAN bob");
+  await untilAll(alice, ["SYS Banned bob for 7 minutes", "SYS bob was banned by an admin"]);
+  await bob.closed;
+  await refusedJoin(t.url, "bob", "ERR Banned: nickname bob, 7 minutes left");
+  await using _eve = await join(t.url, "eve"); // same (exempt) address, other nick
+  await alice.until("SYS eve joined the chat!");
+  alice.send("BAN mallory 3");
+  await alice.expect("SYS Banned mallory for 3 minutes");
+  await refusedJoin(t.url, "Mallory", "ERR Banned: nickname mallory, 3 minutes left");
+  alice.send("BANS");
+  await alice.expect(
+    "SYS Bans (2): bob (nickname only, 7 min left, by alice), mallory (nickname only, 3 min left, by alice)",
+  );
+});
+
+Deno.test("forbidden words: MSG and PM refused with ERR, nothing delivered; NICK refused at join (closed) and at rename (kept)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/words.txt`, "darn\nheck it\n");
+    await using t = await startTestServer({ forbiddenWordsFile: `${dir}/words.txt` });
+    await using alice = await join(t.url, "alice");
+    await using bob = await join(t.url, "bob");
+    await alice.until("SYS bob joined the chat!");
+    alice.send("MSG oh D4RN!");
+    await alice.expect("ERR Message contains forbidden content");
+    alice.send("MSG h3ck, it");
+    await alice.expect("ERR Message contains forbidden content");
+    alice.send("PM bob darn");
+    await alice.expect("ERR Message contains forbidden content");
+    alice.send("MSG darnation is fine");
+    await bob.expect(/^MSG \[[^\]]+\] alice: darnation is fine$/);
+    alice.send("NICK d4rn_it");
+    await alice.until("ERR Nickname contains forbidden words");
+    alice.send("MSG still alice");
+    await bob.expect(/^MSG \[[^\]]+\] alice: still alice$/);
+    await refusedJoin(t.url, "DARN", "ERR Nickname contains forbidden words");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
