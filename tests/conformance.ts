@@ -7,7 +7,9 @@
  *
  * ```text
  * # comment                    ignored, as are blank lines
- * @server --flag value ...     server flags for this script (first lines only)
+ * @server --flag value ...     server flags for this script (first lines only); the file of a
+ *                              `--…-file` flag is named relative to tests/conformance/
+ * @env NAME=value              an environment variable of the script's server (first lines only)
  * alice: connect               open a connection for client "alice"
  * alice: join                  connect, read the greeting up to "SYS Send: NICK <name>",
  *                              send "NICK alice", expect "SYS alice joined the chat!"
@@ -68,6 +70,8 @@ export interface Script {
   name: string;
   /** Server flags from `@server` lines. */
   serverArgs: string[];
+  /** The server's environment from `@env` lines. */
+  env: Record<string, string>;
   steps: Step[];
 }
 
@@ -83,7 +87,7 @@ function repeated(p: string): string {
 
 /** Parses a script; throws with the line number on a malformed line. */
 export function parseScript(name: string, source: string): Script {
-  const script: Script = { name, serverArgs: [], steps: [] };
+  const script: Script = { name, serverArgs: [], env: {}, steps: [] };
   source.split("\n").forEach((raw, i) => {
     const line = raw.replace(/\r$/, "");
     const at = i + 1;
@@ -91,6 +95,13 @@ export function parseScript(name: string, source: string): Script {
     if (line.startsWith("@server ")) {
       if (script.steps.length > 0) throw new Error(`${name}:${at}: @server must come before the steps`);
       script.serverArgs.push(...line.slice(8).trim().split(/\s+/));
+      return;
+    }
+    if (line.startsWith("@env ")) {
+      if (script.steps.length > 0) throw new Error(`${name}:${at}: @env must come before the steps`);
+      const m = /^@env (WIRECHAT_[A-Z_]+)=(.*)$/.exec(line);
+      if (!m) throw new Error(`${name}:${at}: expected @env WIRECHAT_NAME=value`);
+      script.env[m[1]] = m[2];
       return;
     }
     const m = STEP_RE.exec(line);
@@ -181,7 +192,10 @@ export function scriptConfig(script: Script, logDir: string): ServerConfig {
   for (const flag of script.serverArgs) {
     if (RESERVED_FLAGS.includes(flag)) throw new Error(`${script.name}: @server may not set ${flag}`);
   }
-  const parsed = parseServerArgs(script.serverArgs, () => undefined);
+  const args = script.serverArgs.map((arg, i) =>
+    /^--[\w-]+-file$/.test(script.serverArgs[i - 1] ?? "") ? new URL(`./conformance/${arg}`, import.meta.url).pathname : arg
+  );
+  const parsed = parseServerArgs(args, (name) => script.env[name]);
   if (parsed.kind !== "run") throw new Error(`${script.name}: @server must give options`);
   return { ...parsed.config, host: "127.0.0.1", port: 0, tcpPort: 0, idleTimeout: 0, logDir };
 }
