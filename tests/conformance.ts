@@ -193,7 +193,9 @@ export function scriptConfig(script: Script, logDir: string): ServerConfig {
     if (RESERVED_FLAGS.includes(flag)) throw new Error(`${script.name}: @server may not set ${flag}`);
   }
   const args = script.serverArgs.map((arg, i) =>
-    /^--[\w-]+-file$/.test(script.serverArgs[i - 1] ?? "") ? new URL(`./conformance/${arg}`, import.meta.url).pathname : arg
+    /^--[\w-]+-file$/.test(script.serverArgs[i - 1] ?? "")
+      ? new URL(`./conformance/${arg}`, import.meta.url).pathname
+      : arg
   );
   const parsed = parseServerArgs(args, (name) => script.env[name]);
   if (parsed.kind !== "run") throw new Error(`${script.name}: @server must give options`);

@@ -162,7 +162,7 @@ Deno.test("KICK reaches a plain-TCP member; its close code reaches the log (TCP 
     await nothingBefore(alice, "tcp");
     await waitUntil(
       "the TCP close code in the log",
-      () => /Closing [\w -]+ 127\.0\.0\.1:\d+: 4000 Kicked by admin/.test(node.log()),
+      () => /Closing tcp\S* 127\.0\.0\.1:\d+: 4000 Kicked by admin/.test(node.log()),
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
