@@ -3,42 +3,37 @@
  * an operator on one node kicks and bans members of another, and a node
  * that starts later knows the bans made before it.
  */
+import type { ServerConfig } from "../server/ops/config.ts";
 import { assertEquals } from "./assert.ts";
-import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
+import { join, startTestServer } from "./helpers.ts";
+import { joinAdmin, nothingBefore, refusedJoin, TOKEN, untilAll } from "./moderation_clients.ts";
 import { startRedis } from "./redis_helpers.ts";
 
-const TOKEN = "test-admin-token-0123456789";
-
-/** Consumes lines until every one of `wanted` was seen, in any order. */
-async function untilAll(c: TestClient, wanted: string[]) {
-  const left = new Set(wanted);
-  while (left.size > 0) left.delete(await c.next());
-}
-
-/** Proves nothing else reached `c` before the answer to a PING sent now. */
-async function nothingBefore(c: TestClient, token: string) {
-  c.send(`PING ${token}`);
-  const seen: string[] = [];
-  for (let line = await c.next(); line !== `PONG ${token}`; line = await c.next()) seen.push(line);
-  assertEquals(seen, []);
-}
-
-async function refusedJoin(url: string, nick: string, err: string) {
-  await using c = await connect(url);
-  await c.until("SYS Send: NICK <name>");
-  c.send(`NICK ${nick}`);
-  await c.expect(err);
-  assertEquals((await c.closed).code, 1000);
+/** Redis, two nodes sharing it (with `extra` settings) and an operator "alice" on the first. */
+async function twoNodesWithAdmin(extra: Partial<ServerConfig> = {}) {
+  const redis = await startRedis();
+  const shared = { redis: redis.url, redisNodeTtl: 1500, adminToken: TOKEN, ...extra };
+  const a = await startTestServer(shared);
+  const b = await startTestServer(shared);
+  const alice = await joinAdmin(a.url, "alice");
+  return {
+    a,
+    b,
+    alice,
+    /** Starts one more node on the same Redis. */
+    another: () => startTestServer(shared),
+    async [Symbol.asyncDispose]() {
+      await alice.close();
+      await b[Symbol.asyncDispose]();
+      await a[Symbol.asyncDispose]();
+      await redis[Symbol.asyncDispose]();
+    },
+  };
 }
 
 Deno.test("two Redis nodes: KICK of a member on the other node, one 'was kicked' line everywhere, no 'left' line", async () => {
-  await using redis = await startRedis();
-  const shared = { redis: redis.url, redisNodeTtl: 1500, adminToken: TOKEN };
-  await using a = await startTestServer(shared);
-  await using b = await startTestServer(shared);
-  await using alice = await join(a.url, "alice");
-  alice.send(`ADMIN ${TOKEN}`);
-  await alice.expect("SYS Admin privileges granted");
+  await using nodes = await twoNodesWithAdmin();
+  const { a, b, alice } = nodes;
   await using bob = await join(b.url, "bob");
   await using carol = await join(b.url, "carol");
   await using dave = await join(a.url, "dave");
@@ -58,14 +53,9 @@ Deno.test("two Redis nodes: KICK of a member on the other node, one 'was kicked'
 });
 
 Deno.test("two Redis nodes: BAN applies on every node, also on a node started after it; UNBAN lifts it everywhere", async () => {
-  await using redis = await startRedis();
   // No exempt address: the test clients' 127.0.0.1 is banned with the nick.
-  const shared = { redis: redis.url, redisNodeTtl: 1500, adminToken: TOKEN, limitExempt: "" };
-  await using a = await startTestServer(shared);
-  await using b = await startTestServer(shared);
-  await using alice = await join(a.url, "alice");
-  alice.send(`ADMIN ${TOKEN}`);
-  await alice.expect("SYS Admin privileges granted");
+  await using nodes = await twoNodesWithAdmin({ limitExempt: "" });
+  const { a, b, alice } = nodes;
   await using bob = await join(b.url, "bob");
   await using carol = await join(b.url, "carol");
   await alice.until("SYS carol joined the chat!");
@@ -80,7 +70,7 @@ Deno.test("two Redis nodes: BAN applies on every node, also on a node started af
     await refusedJoin(url, "eve", "ERR Banned: this address, 10 minutes left");
   }
   // A node that starts now learns the ban (with the address B added) from Redis.
-  await using c = await startTestServer(shared);
+  await using c = await nodes.another();
   await refusedJoin(c.url, "bob", "ERR Banned: nickname bob, 10 minutes left");
   await refusedJoin(c.url, "eve", "ERR Banned: this address, 10 minutes left");
   alice.send("BANS");
@@ -90,6 +80,6 @@ Deno.test("two Redis nodes: BAN applies on every node, also on a node started af
   await alice.expect("SYS Unbanned bob");
   await using _back = await join(b.url, "bob");
   await carol.expect("SYS bob joined the chat!");
-  await using late = await startTestServer(shared);
+  await using late = await nodes.another();
   await using _eve = await join(late.url, "eve");
 });

@@ -6,42 +6,10 @@
 import { ADMIN_FAILURES_PER_ADDRESS, ADMIN_FAILURES_PER_CONNECTION } from "../server/core/admin_auth.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 import { connectJsonWs, connectRift } from "./dialect_clients.ts";
-import { connect, join, startTestServer, type TestClient, waitUntil } from "./helpers.ts";
+import { join, startTestServer, waitUntil } from "./helpers.ts";
+import { joinAdmin, nothingBefore, refusedJoin, TOKEN, untilAll } from "./moderation_clients.ts";
 import { connectTcp } from "./line_client.ts";
 import { spawnNode } from "./redis_helpers.ts";
-
-const TOKEN = "test-admin-token-0123456789";
-
-/** Joins `nick` and makes it an operator. */
-async function joinAdmin(url: string, nick: string): Promise<TestClient> {
-  const c = await join(url, nick);
-  c.send(`ADMIN ${TOKEN}`);
-  await c.until("SYS Admin privileges granted");
-  return c;
-}
-
-/** Proves nothing else reached `c` before the answer to a PING sent now. */
-async function nothingBefore(c: TestClient, token: string) {
-  c.send(`PING ${token}`);
-  const seen: string[] = [];
-  for (let line = await c.next(); line !== `PONG ${token}`; line = await c.next()) seen.push(line);
-  assertEquals(seen, []);
-}
-
-/** Consumes lines until every one of `wanted` was seen, in any order. */
-async function untilAll(c: TestClient, wanted: string[]) {
-  const left = new Set(wanted);
-  while (left.size > 0) left.delete(await c.next());
-}
-
-/** A refused join: the ERR line, then close 1000. */
-async function refusedJoin(url: string, nick: string, err: string) {
-  await using c = await connect(url);
-  await c.until("SYS Send: NICK <name>");
-  c.send(`NICK ${nick}`);
-  await c.expect(err);
-  assertEquals((await c.closed).code, 1000);
-}
 
 Deno.test("ADMIN without a token: the server runs and refuses ADMIN and the operator commands with a clear ERR", async () => {
   await using t = await startTestServer();
