@@ -75,15 +75,6 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
     banMinutes: config.banMinutes,
     exempt: parseList(config.limitExempt),
   });
-  if (admin.token === undefined) {
-    log.info("ADMIN is off: no admin token is set (WIRECHAT_ADMIN_TOKEN or --admin-token-file)");
-  } else log.info("ADMIN is on (token from {from})", { from: admin.from });
-  if (admin.weak) {
-    log.warn("The admin token is shorter than {min} characters: it can be guessed; use a long random one", {
-      min: MIN_ADMIN_TOKEN_LENGTH,
-    });
-  }
-  if (words) log.info("Forbidden words: {n} entries from {file}", { n: words.size, file: config.forbiddenWordsFile });
   metrics.describe("wirechat_log_write_failures_total", "Message log writes that failed");
   let logWriteFailures = 0;
   const store = parts.store ?? createFileStore({
@@ -213,6 +204,17 @@ export async function startServer(config: ServerConfig, parts: ServerParts = {})
   }
   const tcpAddr = await listenIfConfigured(config.tcpPort, lineFraming, "plain-TCP line clients");
   const riftchatAddr = await listenIfConfigured(config.riftchatPort, riftFraming, "RiftChat clients");
+
+  // Said once the server is up (a failed start stays one sentence).
+  if (admin.token === undefined) {
+    log.info("ADMIN is off: no admin token is set (WIRECHAT_ADMIN_TOKEN or --admin-token-file)");
+  } else log.info("ADMIN is on (token from {from})", { from: admin.from });
+  if (admin.weak) {
+    log.warn("The admin token is shorter than {min} characters: it can be guessed; use a long random one", {
+      min: MIN_ADMIN_TOKEN_LENGTH,
+    });
+  }
+  if (words) log.info("Forbidden words: {n} entries from {file}", { n: words.size, file: config.forbiddenWordsFile });
 
   let stopping: Promise<void> | undefined;
   const finished = Promise.withResolvers<void>();
