@@ -39,6 +39,9 @@ interface Row {
   result: BenchResult;
 }
 
+/** Milliseconds with two decimals, or "-" when there was no sample. */
+const ms = (v: number | null | undefined) => typeof v === "number" ? v.toFixed(2) : "-";
+
 function line(row: Row): string {
   const r = row.result;
   const lat = r.latencyMs;
@@ -46,8 +49,8 @@ function line(row: Row): string {
     row.name.padEnd(22),
     `sent ${r.sentPerS.toFixed(0).padStart(6)} msg/s`,
     `delivered ${r.deliveredPerS.toFixed(0).padStart(7)}/s`,
-    `p50 ${String(lat.p50 ?? "-").padStart(6)} ms`,
-    `p99 ${String(lat.p99 ?? "-").padStart(6)} ms`,
+    `p50 ${ms(lat.p50).padStart(7)} ms`,
+    `p99 ${ms(lat.p99).padStart(7)} ms`,
     `missing ${r.missing}`,
     `duplicated ${r.duplicated}`,
     `errors ${r.errors}`,
