@@ -248,6 +248,28 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
   );
 
   await t.step(
+    "3. a live divider drawn as 'Today' says 'Yesterday' once the next day's first line arrives",
+    async () => {
+      let now = new Date(2026, 10, 19, 23, 58);
+      await using srv = await startTestServer({}, { now: () => now });
+      await using p = await openPage(browser, `http://127.0.0.1:${srv.port}/`, DESKTOP, { fixedTime: now });
+      await joinAs(p, "reader");
+      await using bob = await join(srv.url, "bob");
+      bob.send("MSG just before midnight");
+      await waitLine(p.page, "just before midnight");
+      const before = await texts(p.page, "#messages .divider.day");
+      assert(before.join("|") === "Today", `before midnight: ${before}`);
+      now = new Date(2026, 10, 20, 0, 1);
+      await p.page.clock.setFixedTime(now);
+      bob.send("MSG just after midnight");
+      await waitLine(p.page, "just after midnight");
+      const after = await texts(p.page, "#messages .divider.day");
+      assert(after.join("|") === "Yesterday|Today", `after midnight: ${after}`);
+      assert(p.errors.length === 0, `page errors: ${p.errors}`);
+    },
+  );
+
+  await t.step(
     "4. each nick has the terminal client's colour slot, with 4.5:1 contrast on its row in light and dark",
     async () => {
       await using dir = await tempDir("wirechat-browser-colours-");

@@ -80,6 +80,8 @@ export interface PageOptions {
   colorScheme?: "light" | "dark";
   /** Script run before the page's own (through the DevTools protocol, so the page's CSP does not apply). */
   initScript?: () => void;
+  /** The page's clock (`Date`) stands at this time until changed with `page.clock.setFixedTime`; timers still run. */
+  fixedTime?: Date;
 }
 
 /** Opens `url` in a fresh context. */
@@ -98,6 +100,7 @@ export async function openPage(
     if (msg.type() === "error") errors.push(`console: ${msg.text()}`);
   });
   if (options.initScript) await page.addInitScript(options.initScript);
+  if (options.fixedTime) await page.clock.setFixedTime(options.fixedTime);
   await page.goto(url);
   return { context, page, errors, [Symbol.asyncDispose]: () => context.close() };
 }

@@ -460,7 +460,9 @@ ui.pmCancel.addEventListener("click", () => {
 ui.leave.addEventListener("click", () => void leave());
 
 document.addEventListener("visibilitychange", () => {
-  if (!document.hidden) setUnread(0, 0);
+  if (document.hidden) return;
+  setUnread(0, 0);
+  messages.relabelDays();
 });
 
 // Rejoin after a reload; otherwise offer the last nick.

@@ -40,6 +40,8 @@ export interface MessageList {
   image(ts: string, nick: string, url: string, opts: ChatOptions): void;
   pm(ts: string, from: string, to: string, text: string): void;
   clear(): void;
+  /** Labels the day dividers again ("Today" turns into "Yesterday" after midnight). */
+  relabelDays(): void;
 }
 
 /** The CSS class of a nick's colour: the terminal client's colour for that nick (same hash, same palette slot). */
@@ -95,10 +97,20 @@ export function createMessageList(
     const key = dayKey(ts);
     if (key === undefined || key === lastDay) return;
     lastDay = key;
+    // A new day began since the list was drawn: yesterday's "Today" becomes "Yesterday".
+    relabelDays();
     const li = el("li", "divider day", dayLabel(ts, new Date()));
+    li.dataset.ts = ts;
     li.setAttribute("role", "separator");
     append(li);
     group = undefined;
+  }
+
+  function relabelDays(): void {
+    const now = new Date();
+    for (const li of list.querySelectorAll<HTMLLIElement>("li.divider.day")) {
+      if (li.dataset.ts) li.textContent = dayLabel(li.dataset.ts, now);
+    }
   }
 
   /** A row for an author's line: grouped under the previous one when it continues it. */
@@ -159,6 +171,7 @@ export function createMessageList(
       append(li, isOwn(from), true);
       group = undefined;
     },
+    relabelDays,
     clear() {
       list.replaceChildren();
       lastDay = undefined;
