@@ -11,6 +11,16 @@
 # container's own addresses and hostname; a browser that uses another name
 # or address (the host's LAN address, a public name) needs it listed:
 #   docker run -e WIRECHAT_ALLOWED_HOSTS=chat.example.org,192.168.1.5 …
+#
+# Moderation (ADMIN, KICK, BAN): the admin token is never a flag. Best as a
+# read-only file the non-root user (65532) can read, out of `docker inspect`
+# (the executable may read /etc/wirechat):
+#   docker run -v "$PWD/admin-token:/etc/wirechat/admin-token:ro" \
+#     -e WIRECHAT_ADMIN_TOKEN_FILE=/etc/wirechat/admin-token …
+# or in the environment: docker run -e WIRECHAT_ADMIN_TOKEN …  (taken from
+# your shell). Without a token the server runs and refuses ADMIN. A
+# forbidden-words list the same way: mount it under /etc/wirechat and set
+# WIRECHAT_FORBIDDEN_WORDS_FILE.
 
 ARG DENO_VERSION=2.9.6
 
