@@ -25,22 +25,6 @@ export function checkWhoPattern(pattern: string): void {
   if (exceedsCodePoints(pattern, MAX_WHO_PATTERN)) throw new ProtocolError("pattern_too_long");
 }
 
-/** Leftmost index ≥ `from` where `needle` occurs in `hay`, or -1 (code point arrays). */
-function indexOfSegment(hay: readonly string[], needle: readonly string[], from: number): number {
-  const last = hay.length - needle.length;
-  outer: for (let i = from; i <= last; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-function startsAt(hay: readonly string[], needle: readonly string[], at: number): boolean {
-  if (at < 0 || at + needle.length > hay.length) return false;
-  for (let j = 0; j < needle.length; j++) if (hay[at + j] !== needle[j]) return false;
-  return true;
-}
-
 /**
  * Builds a predicate for a `WHO` pattern. The whole nickname must match.
  *
@@ -53,23 +37,25 @@ function startsAt(hay: readonly string[], needle: readonly string[], at: number)
  * ```
  */
 export function nickMatcher(pattern: string): (nick: string) => boolean {
-  const segments = foldCase(pattern.normalize("NFC")).split("*").map((s) => Array.from(s));
+  // Well-formed UTF-16 (a lone surrogate becomes U+FFFD): then a match found by
+  // indexOf always starts and ends on code point boundaries.
+  const fold = (s: string) => foldCase(s).toWellFormed();
+  const segments = fold(pattern.normalize("NFC")).split("*");
   if (segments.length === 1) {
-    const exact = segments[0].join("");
-    return (nick) => foldCase(nick) === exact;
+    const exact = segments[0];
+    return (nick) => fold(nick) === exact;
   }
   const head = segments[0];
   const tail = segments[segments.length - 1];
   const middle = segments.slice(1, -1).filter((s) => s.length > 0);
   const minLength = segments.reduce((n, s) => n + s.length, 0);
   return (nick) => {
-    const hay = Array.from(foldCase(nick));
-    if (hay.length < minLength) return false;
-    if (!startsAt(hay, head, 0) || !startsAt(hay, tail, hay.length - tail.length)) return false;
+    const hay = fold(nick);
+    if (hay.length < minLength || !hay.startsWith(head) || !hay.endsWith(tail)) return false;
     let at = head.length;
     const end = hay.length - tail.length;
     for (const segment of middle) {
-      const found = indexOfSegment(hay, segment, at);
+      const found = hay.indexOf(segment, at);
       if (found < 0 || found + segment.length > end) return false;
       at = found + segment.length;
     }
