@@ -20,7 +20,7 @@ import {
   safeText,
   typingText,
 } from "../client/terminal/render.ts";
-import { createScreen, inputWindow } from "../client/terminal/screen.ts";
+import { createScreen, inputWindow, wrapLine } from "../client/terminal/screen.ts";
 import { createTypingThrottle } from "../client/terminal/typing.ts";
 import { createStyle, nickColor, textWidth, visibleWidth, wantColor } from "../client/terminal/style.ts";
 import { assertEquals, assertMatch, assertOk, assertThrows } from "./assert.ts";
@@ -358,4 +358,13 @@ Deno.test("send queue: in order through the pacer; an unsent command hands back 
   release.resolve();
   await waiting;
   assertEquals(sent, ["a", "b", "d"]);
+});
+
+Deno.test("wrapLine: a styled line wraps under its text column; styling open at a break is closed and reopened", () => {
+  const red = (s: string) => `\x1b[31m${s}\x1b[0m`;
+  const rows = wrapLine(`ab: ${red("cdefghij")}`, 8, 4);
+  assertEquals(rows, ["ab: \x1b[31mcdef\x1b[0m", "    \x1b[31mghij\x1b[0m"]);
+  // Wide characters never straddle the edge; an indent over half the width is dropped.
+  assertEquals(wrapLine("a漢字b", 3, 0), ["a漢", "字b"]);
+  assertEquals(wrapLine("abcdefgh", 4, 3), ["abcd", "efgh"]);
 });
