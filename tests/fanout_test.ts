@@ -7,7 +7,8 @@
  * room's one order.
  */
 import { assertEquals, assertOk } from "./assert.ts";
-import { join, startTestServer, type TestClient } from "./helpers.ts";
+import { join, startTestServer, type TestClient, WAIT_MS } from "./helpers.ts";
+import { spawnLineProcess } from "./server_process.ts";
 import { openConnection } from "../server/core/connection.ts";
 import { createFrameEncoders } from "../server/transports/ws_frame.ts";
 
@@ -75,29 +76,16 @@ Deno.test("fan-out: 30 Deno WebSocket and 10 python-websockets clients get every
   const readers: TestClient[] = await Promise.all(
     Array.from({ length: 30 }, (_, i) => join(t.url, `reader${i}`)),
   );
-  const python = new Deno.Command("/usr/bin/python3", {
-    args: [new URL("./clients/py_fanout_readers.py", import.meta.url).pathname, t.url, "10", String(total)],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const out = python.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let printed = "";
-  while (!printed.includes("joined\n")) {
-    const { value, done } = await out.read();
-    if (done) throw new Error(`python readers ended early: ${printed}`);
-    printed += value;
-  }
+  const python = spawnLineProcess("/usr/bin/python3", [
+    new URL("./clients/py_fanout_readers.py", import.meta.url).pathname,
+    t.url,
+    "10",
+    String(total),
+  ]);
+  assertEquals(await python.nextLine(WAIT_MS * 4), "joined");
   for (let n = 0; n < perSender; n++) for (const [i, s] of senders.entries()) s.send(`MSG ${i}/${n}`);
-  while (!printed.trimEnd().endsWith("}")) {
-    const { value, done } = await out.read();
-    if (done) break;
-    printed += value;
-  }
-  const status = await python.status;
-  const stderr = new TextDecoder().decode(await new Response(python.stderr).arrayBuffer());
-  assertEquals(status.code, 0, `python readers failed: ${stderr}`);
-  const pyFrames: string[][] = JSON.parse(printed.slice(printed.indexOf("{"))).frames;
+  const pyFrames: string[][] = JSON.parse(await python.nextLine(30_000)).frames;
+  assertEquals(await python.finish(), 0, "the python readers exit 0");
 
   const chat = async (c: TestClient) => {
     while (c.lines.filter((l) => l.startsWith("MSG ")).length < total) await c.next();

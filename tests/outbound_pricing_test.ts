@@ -8,6 +8,7 @@
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer, WAIT_MS } from "./helpers.ts";
 import { rawJoin } from "./raw_ws.ts";
+import { spawnLineProcess } from "./server_process.ts";
 import type { ReaderReport } from "./reader_crowd.ts";
 import { formatLogLine, messageFileName } from "../server/core/message_log.ts";
 import { DEFAULT_MAX_OUTBOUND } from "../server/ops/config.ts";
@@ -17,34 +18,20 @@ const CROWD = new URL("./reader_crowd.ts", import.meta.url).pathname;
 
 /** Starts `readers` reading clients in a subprocess; `joined` resolves once all have joined. */
 function spawnCrowd(url: string, readers: number, pattern: string, count: number) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", CROWD, url, String(readers), pattern, String(count)],
-    stdout: "piped",
-    stderr: "inherit",
-    stdin: "null",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  async function nextLine(timeoutMs: number): Promise<string> {
-    const signal = AbortSignal.timeout(timeoutMs);
-    while (!buffered.includes("\n")) {
-      const timeout = new Promise<"timeout">((r) => signal.addEventListener("abort", () => r("timeout")));
-      const got = await Promise.race([lines.read(), timeout]);
-      if (got === "timeout") throw new Error(`reader crowd: no output within ${timeoutMs} ms`);
-      if (got.done) throw new Error(`reader crowd ended early; output ${JSON.stringify(buffered)}`);
-      buffered += got.value;
-    }
-    const at = buffered.indexOf("\n");
-    const line = buffered.slice(0, at);
-    buffered = buffered.slice(at + 1);
-    return line;
-  }
+  const crowd = spawnLineProcess(Deno.execPath(), [
+    "run",
+    "--allow-all",
+    CROWD,
+    url,
+    String(readers),
+    pattern,
+    String(count),
+  ]);
   return {
-    joined: nextLine(WAIT_MS * 4).then((line) => assertEquals(line, "joined")),
+    joined: crowd.nextLine(WAIT_MS * 4).then((line) => assertEquals(line, "joined")),
     async reports(): Promise<ReaderReport[]> {
-      const reports = JSON.parse(await nextLine(40_000)) as ReaderReport[];
-      await lines.cancel();
-      await child.status;
+      const reports = JSON.parse(await crowd.nextLine(40_000)) as ReaderReport[];
+      assertEquals(await crowd.finish(), 0);
       return reports;
     },
   };

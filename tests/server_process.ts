@@ -125,3 +125,40 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
   };
   return proc;
 }
+
+/** A subprocess whose standard output is read line by line. */
+export interface LineProcess {
+  /** The next line it printed, bounded by `timeoutMs`. */
+  nextLine(timeoutMs?: number): Promise<string>;
+  /** Stops reading and waits for its exit; resolves with its exit code. */
+  finish(): Promise<number>;
+}
+
+/** Spawns `program args…` (stdin closed, stderr inherited) and reads its output by lines. */
+export function spawnLineProcess(program: string, args: string[]): LineProcess {
+  const child = new Deno.Command(program, { args, stdin: "null", stdout: "piped", stderr: "inherit" }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  return {
+    async nextLine(timeoutMs = WAIT_MS) {
+      const signal = AbortSignal.timeout(timeoutMs);
+      while (!buffered.includes("\n")) {
+        const timeout = new Promise<"timeout">((r) => signal.addEventListener("abort", () => r("timeout")));
+        const got = await Promise.race([reader.read(), timeout]);
+        if (got === "timeout") {
+          throw new Error(`${program}: no line within ${timeoutMs} ms; got ${buffered.slice(0, 200)}`);
+        }
+        if (got.done) throw new Error(`${program} ended early; printed ${JSON.stringify(buffered.slice(0, 200))}`);
+        buffered += got.value;
+      }
+      const at = buffered.indexOf("\n");
+      const line = buffered.slice(0, at);
+      buffered = buffered.slice(at + 1);
+      return line;
+    },
+    async finish() {
+      await reader.cancel();
+      return (await child.status).code;
+    },
+  };
+}

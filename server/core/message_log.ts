@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { ChatMessage } from "../../protocol/mod.ts";
 import type { MessageStore } from "./history.ts";
 
@@ -105,7 +106,7 @@ function tailLines(path: string, limit: number, maxBytes: number): { lines: stri
   function endLine() {
     if (inLine) {
       if (tooLong) skipped++;
-      else lines.push(decoder.decode(pieces.length === 1 ? pieces[0] : concatBytes(pieces)));
+      else lines.push(decoder.decode(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces)));
     }
     inLine = true;
     pieces = [];
@@ -143,16 +144,6 @@ function tailLines(path: string, limit: number, maxBytes: number): { lines: stri
   } finally {
     file.close();
   }
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** Cuts a torn last line off `path`, so appends start on a fresh line. */

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { ERROR_TEXT, HARD_FRAME_CAP } from "../../protocol/mod.ts";
 import { createRiftDecoder, riftFrame, riftFrameOfText } from "../../protocol/dialects/riftchat.ts";
 import { RIFT_SYSTEM_NAME } from "../dialects/riftchat.ts";
@@ -17,16 +18,6 @@ import type { InboundItem, StreamFraming } from "./stream_transport.ts";
 
 /** Largest accepted RiftChat message body in bytes (the WebSocket frame cap). */
 export const RIFT_MAX_FRAME = HARD_FRAME_CAP;
-
-function concat(frames: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    out.set(f, at);
-    at += f.length;
-  }
-  return out;
-}
 
 /** Length-prefixed JSON; a dialect text may hold several messages joined by `\n`. */
 export const riftFraming: StreamFraming = {
@@ -44,7 +35,7 @@ export const riftFraming: StreamFraming = {
     };
   },
   encode(texts) {
-    return concat(texts.flatMap((text) => text.split("\n")).map(riftFrameOfText));
+    return Buffer.concat(texts.flatMap((text) => text.split("\n")).map(riftFrameOfText));
   },
   refusal: (code) =>
     riftFrame({
