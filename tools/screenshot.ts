@@ -53,18 +53,8 @@ async function main(args: string[]): Promise<void> {
   await using dennis = await join(srv.url, "dennis");
   await using linus = await join(srv.url, "linus");
   await using browser = await launchChromium();
-  const views = [
-    { name: "light", viewport: DESKTOP, colorScheme: "light" as const },
-    { name: "dark", viewport: DESKTOP, colorScheme: "dark" as const },
-    { name: "phone", viewport: PHONE_390, colorScheme: "light" as const },
-  ].filter((v) => dir || v.name === "light");
-  const pages = [];
-  for (const [i, v] of views.entries()) {
-    const p = await openPage(browser, base, v.viewport, { colorScheme: v.colorScheme });
-    await joinAs(p, i === 0 ? "margaret" : `watcher${i}`);
-    pages.push(p);
-  }
-  const me = pages[0];
+  await using me = await openPage(browser, base, DESKTOP, { colorScheme: "light" });
+  await joinAs(me, "margaret");
   // One line at a time, each waited for, so the order (and the grouping of dennis's two lines) is fixed.
   const said: [typeof ada | undefined, string][] = [
     [ada, "morning! the build is green again"],
@@ -76,20 +66,31 @@ async function main(args: string[]): Promise<void> {
   for (const [who, text] of said) {
     if (who) who.send(`MSG ${text}`);
     else await send(me.page, text);
-    for (const p of pages) await waitLine(p.page, text);
+    await waitLine(me.page, text);
   }
   ada.send("TYPING");
-  for (const p of pages) await p.page.locator("#typing", { hasText: "ada is typing" }).waitFor();
+  const typing = me.page.locator("#typing", { hasText: "ada is typing" });
+  await typing.waitFor();
   await screenshot(me.page, "", OUTPUT);
   console.log(`wrote ${OUTPUT}`);
-  if (dir) {
-    await Deno.mkdir(dir, { recursive: true });
-    for (const [i, v] of views.entries()) {
-      await pages[i].page.locator("#typing", { hasText: "ada is typing" }).waitFor();
-      console.log(`wrote ${await screenshot(pages[i].page, "", `${dir}/${v.name}.png`)}`);
-    }
+  if (!dir) return;
+  // The same page in dark mode, then at phone width.
+  await Deno.mkdir(dir, { recursive: true });
+  for (
+    const [name, change] of [
+      ["light", async () => {}],
+      ["dark", () => me.page.emulateMedia({ colorScheme: "dark" })],
+      ["phone", async () => {
+        await me.page.emulateMedia({ colorScheme: "light" });
+        await me.page.setViewportSize(PHONE_390);
+      }],
+    ] as const
+  ) {
+    await change();
+    ada.send("TYPING");
+    await typing.waitFor();
+    console.log(`wrote ${await screenshot(me.page, "", `${dir}/${name}.png`)}`);
   }
-  for (const p of pages) await p[Symbol.asyncDispose]();
 }
 
 if (import.meta.main) await main(Deno.args);
