@@ -10,6 +10,9 @@ import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer, type TestClient } from "./helpers.ts";
 import { parseServerLine } from "../protocol/mod.ts";
 import { createMessageClock } from "../server/core/message_clock.ts";
+import { createLocalBus } from "../server/core/bus.ts";
+import { createRoom } from "../server/core/room.ts";
+import { fakePeer } from "./fake_peer.ts";
 
 /** A wall clock the test sets. */
 function wallClock(start: string) {
@@ -96,4 +99,17 @@ Deno.test("message clock: stamps never go backwards, and observed stamps (histor
   clock.set("2026-11-22T12:00:00.000Z");
   assertEquals(stamps.stamp().toISOString(), "2026-11-22T12:00:00.000Z");
   assertEquals(stamps.last, Date.parse("2026-11-22T12:00:00.000Z"));
+});
+
+Deno.test("message clock: a clock passed to the room stamps its messages (shareable with a dialect)", () => {
+  const wall = wallClock("2026-11-22T10:00:00.000Z");
+  const shared = createMessageClock(wall.now);
+  shared.observe("2026-11-22T11:00:00.000Z");
+  const room = createRoom({ bus: createLocalBus(() => []), clock: shared });
+  room.start();
+  const peer = fakePeer();
+  room.join(peer, "alice");
+  room.say(peer, "hello");
+  assertOk(peer.take().includes("MSG [2026-11-22T11:00:00.000Z] alice: hello"));
+  assertEquals(shared.last, Date.parse("2026-11-22T11:00:00.000Z"));
 });

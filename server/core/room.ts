@@ -21,7 +21,7 @@ import {
 import { andThen, type Maybe, type MemberRef, type Removal, type RoomBus, type RoomEvent } from "./bus.ts";
 import { type BanList, type BanRecord, createBanList } from "./ban_list.ts";
 import { createHistoryRing } from "./history.ts";
-import { createMessageClock } from "./message_clock.ts";
+import { createMessageClock, type MessageClock } from "./message_clock.ts";
 import type { Peer } from "./peer.ts";
 
 const log = getLogger(["wirechat", "room"]);
@@ -62,6 +62,11 @@ export interface RoomOptions {
   replayLimit?: number;
   /** The wall clock for message timestamps; injected in tests. */
   now?: () => Date;
+  /**
+   * The message clock that stamps `MSG` and `PM` (default: a new one over
+   * `now`); pass one to share it, e.g. with a dialect that derives ids from stamps.
+   */
+  clock?: MessageClock;
   /** Monotonic millisecond clock for intervals (the typing throttle; default `performance.now`); injected in tests. */
   elapsed?: () => number;
   /** Minimum gap between relayed `TYPING` notices of one member. */
@@ -113,7 +118,7 @@ export function createRoom(options: RoomOptions): Room {
   const { bus } = options;
   const replayLimit = options.replayLimit ?? DEFAULT_REPLAY;
   // Message timestamps never go backwards: the order of stamps is the order of acceptance.
-  const clock = createMessageClock(options.now);
+  const clock = options.clock ?? createMessageClock(options.now);
   const elapsed = options.elapsed ?? (() => performance.now());
   const typingInterval = options.typingIntervalMs ?? TYPING_INTERVAL_MS;
   const members = new Map<number, Member>();
