@@ -9,7 +9,7 @@ import { connectJsonWs, connectRift } from "./dialect_clients.ts";
 import { join, startTestServer, waitUntil } from "./helpers.ts";
 import { joinAdmin, nothingBefore, refusedJoin, TOKEN, untilAll } from "./moderation_clients.ts";
 import { connectTcp } from "./line_client.ts";
-import { spawnNode } from "./redis_helpers.ts";
+import { freePort, spawnNode } from "./redis_helpers.ts";
 
 Deno.test("ADMIN without a token: the server runs and refuses ADMIN and the operator commands with a clear ERR", async () => {
   await using t = await startTestServer();
@@ -75,6 +75,8 @@ Deno.test("ADMIN: the token comes from --admin-token-file; failed attempts are l
     await alice.expect("SYS Admin privileges granted");
     alice.send("QUIT");
     await alice.closed;
+    // The quit is logged after the failure: once it is there, the whole exchange is.
+    await waitUntil("the quit in the node's log", () => node.log().includes("alice quit"));
     const log = node.log();
     assertOk(/Failed ADMIN attempt by alice from 127\.0\.0\.1:\d+/.test(log), log);
     assertOk(!log.includes("not-the-token-guess") && !log.includes(TOKEN), "the log shows no token");
@@ -113,13 +115,17 @@ Deno.test("KICK reaches a plain-TCP member; its close code reaches the log (TCP 
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/token`, TOKEN);
-    await using node = await spawnNode(["--admin-token-file", `${dir}/token`, "--log-dir", dir, "--tcp-port", "0"]);
-    // The node's TCP port is in its log.
-    const portLine = /Listening for plain-TCP line clients on [^:]+:(\d+)/;
-    await waitUntil("the TCP port in the node's log", () => portLine.test(node.log()));
-    const m = portLine.exec(node.log())!;
+    const tcpPort = freePort();
+    await using node = await spawnNode([
+      "--admin-token-file",
+      `${dir}/token`,
+      "--log-dir",
+      dir,
+      "--tcp-port",
+      String(tcpPort),
+    ]);
     await using alice = await joinAdmin(node.url, "alice");
-    await using tcp = await connectTcp(Number(m[1]));
+    await using tcp = await connectTcp(tcpPort);
     while (await tcp.next() !== "SYS Send: NICK <name>");
     tcp.send("NICK tina");
     await alice.until("SYS tina joined the chat!");

@@ -8,26 +8,21 @@ import {
   ADMIN_FAILURES_PER_ADDRESS,
   ADMIN_FAILURES_PER_CONNECTION,
   createAdminGate,
-  tokensEqual,
 } from "../server/core/admin_auth.ts";
+import { MAX_SECRET_FILE_BYTES, secretsEqual } from "../server/ops/secret.ts";
+import { StartupError } from "../server/ops/startup_error.ts";
 import { createBanList, MAX_BANS } from "../server/core/ban_list.ts";
 import { parseServerArgs, serverUsage, UsageError } from "../server/ops/config.ts";
-import {
-  loadAdminToken,
-  loadForbiddenWords,
-  MAX_ADMIN_TOKEN_FILE_BYTES,
-  MAX_FORBIDDEN_WORDS_FILE_BYTES,
-  ModerationConfigError,
-} from "../server/ops/moderation_files.ts";
+import { loadAdminToken, loadForbiddenWords, MAX_FORBIDDEN_WORDS_FILE_BYTES } from "../server/ops/moderation_files.ts";
 import { assertEquals, assertOk, assertThrows } from "./assert.ts";
 
 const TOKEN = "correct-horse-battery-staple";
 
 Deno.test("admin gate: tokens are compared whole, whatever their lengths", () => {
-  assertOk(tokensEqual(TOKEN, TOKEN));
-  assertOk(!tokensEqual(TOKEN.slice(0, -1), TOKEN));
-  assertOk(!tokensEqual(`${TOKEN}x`, TOKEN));
-  assertOk(!tokensEqual("", TOKEN));
+  assertOk(secretsEqual(TOKEN, TOKEN));
+  assertOk(!secretsEqual(TOKEN.slice(0, -1), TOKEN));
+  assertOk(!secretsEqual(`${TOKEN}x`, TOKEN));
+  assertOk(!secretsEqual("", TOKEN));
 });
 
 Deno.test("admin gate: without a token every attempt is 'disabled'", () => {
@@ -103,7 +98,7 @@ Deno.test("config: the admin token comes from the environment only, never a flag
   assertThrows(() => run(["--ban-minutes", "0"]), UsageError);
 });
 
-Deno.test("moderation files: the token file is trimmed, an empty or oversized one stops the start", async () => {
+Deno.test("moderation files: the token is the token file's first line, trimmed; an empty one or one over MAX_SECRET_FILE_BYTES stops the start", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/token`;
@@ -112,10 +107,14 @@ Deno.test("moderation files: the token file is trimmed, an empty or oversized on
     assertEquals(loadAdminToken({ adminToken: "short", adminTokenFile: undefined }).weak, true);
     assertEquals(loadAdminToken({ adminToken: undefined, adminTokenFile: undefined }).token, undefined);
     await Deno.writeTextFile(file, "\n");
-    assertThrows(() => loadAdminToken({ adminToken: undefined, adminTokenFile: file }), ModerationConfigError);
-    await Deno.writeTextFile(file, "x".repeat(MAX_ADMIN_TOKEN_FILE_BYTES + 1));
-    assertThrows(() => loadAdminToken({ adminToken: undefined, adminTokenFile: file }), ModerationConfigError);
-    assertThrows(() => loadAdminToken({ adminToken: undefined, adminTokenFile: `${dir}/none` }), ModerationConfigError);
+    assertThrows(() => loadAdminToken({ adminToken: undefined, adminTokenFile: file }), StartupError);
+    await Deno.writeTextFile(file, "x".repeat(MAX_SECRET_FILE_BYTES));
+    assertEquals(loadAdminToken({ adminToken: undefined, adminTokenFile: file }).token?.length, MAX_SECRET_FILE_BYTES);
+    await Deno.writeTextFile(file, "x".repeat(MAX_SECRET_FILE_BYTES + 1));
+    assertThrows(() => loadAdminToken({ adminToken: undefined, adminTokenFile: file }), StartupError);
+    // A file that never ends is refused after the bound, not read whole.
+    assertThrows(() => loadAdminToken({ adminToken: undefined, adminTokenFile: "/dev/zero" }), StartupError);
+    assertThrows(() => loadAdminToken({ adminToken: undefined, adminTokenFile: `${dir}/none` }), StartupError);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -128,9 +127,9 @@ Deno.test("moderation files: the forbidden words file is bounded at MAX_FORBIDDE
     await Deno.writeTextFile(file, `darn\n${"#".repeat(MAX_FORBIDDEN_WORDS_FILE_BYTES - 6)}\n`);
     assertOk(loadForbiddenWords(file)?.matches("d4rn"));
     await Deno.writeTextFile(file, `darn\n${"#".repeat(MAX_FORBIDDEN_WORDS_FILE_BYTES - 5)}\n`);
-    assertThrows(() => loadForbiddenWords(file), ModerationConfigError);
+    assertThrows(() => loadForbiddenWords(file), StartupError);
     await Deno.writeFile(file, new Uint8Array([0x64, 0xff, 0x0a]));
-    assertThrows(() => loadForbiddenWords(file), ModerationConfigError);
+    assertThrows(() => loadForbiddenWords(file), StartupError);
     assertEquals(loadForbiddenWords(undefined), undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,12 +1,13 @@
 /**
- * The `ADMIN <token>` check: the operator's token compared in constant time,
+ * The `ADMIN <token>` check: the operator's token compared in constant time
+ * (`secretsEqual`),
  * and failed attempts limited per connection and per remote address, so the
  * token cannot be guessed by trying (a locked-out attempt is refused without
  * being compared, even when it is right).
  *
  * @module
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { secretsEqual } from "../ops/secret.ts";
 
 /** Failed `ADMIN` attempts one connection may make before it is locked out. */
 export const ADMIN_FAILURES_PER_CONNECTION = 3;
@@ -51,24 +52,6 @@ export interface AdminGate {
 interface Failures {
   level: number;
   last: number;
-}
-
-function digest(s: string): Buffer {
-  return createHash("sha256").update(s, "utf8").digest();
-}
-
-/**
- * True when `attempt` equals `token`, in time independent of where they
- * differ and of their lengths (both are hashed to 32 bytes first).
- *
- * @example
- * ```ts
- * import { tokensEqual } from "./admin_auth.ts";
- * if (!tokensEqual("s3cret-token", "s3cret-token") || tokensEqual("s3cret", "s3cret-token")) throw new Error();
- * ```
- */
-export function tokensEqual(attempt: string, token: string): boolean {
-  return timingSafeEqual(digest(attempt), digest(token));
 }
 
 /**
@@ -117,7 +100,7 @@ export function createAdminGate(options: AdminGateOptions): AdminGate {
         if (token === undefined) return "disabled";
         const theirs = addressFailures(address);
         if (full(mine, perConnection) || full(theirs, perAddress)) return "locked";
-        if (tokensEqual(attempt, token)) return "granted";
+        if (secretsEqual(attempt, token)) return "granted";
         mine.level++;
         theirs.level++;
         return "invalid";

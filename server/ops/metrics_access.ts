@@ -9,8 +9,7 @@
  *
  * @module
  */
-import { readOptionFile, StartupError } from "./startup_error.ts";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { loadSecret, secretsEqual } from "./secret.ts";
 
 /** The `--metrics-peers` item that stands for every loopback address. */
 export const LOOPBACK_PEERS = "loopback";
@@ -74,20 +73,18 @@ export interface MetricsAccessOptions {
   token: string | undefined;
 }
 
-const digest = (s: string) => createHash("sha256").update(s).digest();
-
 /**
  * Creates the decision for a request from `address` (no port). The token is
  * compared in constant time (as SHA-256 digests, so its length does not leak
  * either).
  */
 export function createMetricsAccess(options: MetricsAccessOptions): (req: Request, address: string) => MetricsAccess {
-  const expected = options.token ? digest(options.token) : undefined;
+  const expected = options.token || undefined;
   return (req, address) => {
     const auth = req.headers.get("authorization");
     const bearer = auth === null ? undefined : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth)?.[1];
     if (auth !== null) {
-      if (expected !== undefined && bearer !== undefined && timingSafeEqual(digest(bearer), expected)) return "token";
+      if (expected !== undefined && bearer !== undefined && secretsEqual(bearer, expected)) return "token";
       return "bad_token";
     }
     const proxied = FORWARDING_HEADERS.some((h) => req.headers.has(h));
@@ -102,20 +99,9 @@ export function createMetricsAccess(options: MetricsAccessOptions): (req: Reques
  * @throws {StartupError} `metrics_token` when both are set, or the file cannot be read or is empty.
  */
 export function loadMetricsToken(token: string | undefined, file: string | undefined): string | undefined {
-  if (token && file) {
-    throw new StartupError(
-      "metrics_token",
-      "WIRECHAT_METRICS_TOKEN and --metrics-token-file are both set; keep one of them.",
-    );
-  }
-  if (!file) return token || undefined;
-  const text = readOptionFile(file, "--metrics-token-file", "metrics_token");
-  const first = text.split(/\r?\n/)[0].trim();
-  if (first === "") {
-    throw new StartupError(
-      "metrics_token",
-      `--metrics-token-file ${JSON.stringify(file)} is empty; put the token on its first line.`,
-    );
-  }
-  return first;
+  return loadSecret(token, file, {
+    envVar: "WIRECHAT_METRICS_TOKEN",
+    fileFlag: "--metrics-token-file",
+    code: "metrics_token",
+  });
 }

@@ -22,11 +22,22 @@ export class StartupError extends Error {
 /**
  * Reads a text file an option names; a file that cannot be read is a
  * {@linkcode StartupError} (`code`) naming the option, the file and why, in
- * words rather than the runtime's.
+ * words rather than the runtime's. With `maxBytes`, a longer file (or one
+ * that never ends, like a device) is refused without being read whole, and
+ * the text must be UTF-8.
  */
-export function readOptionFile(path: string, flag: string, code: string): string {
+export function readOptionFile(path: string, flag: string, code: string, maxBytes?: number): string {
+  const where = `${flag} ${JSON.stringify(path)}`;
+  let bytes: Uint8Array;
   try {
-    return Deno.readTextFileSync(path);
+    if (maxBytes === undefined) return Deno.readTextFileSync(path);
+    using file = Deno.openSync(path, { read: true });
+    const buf = new Uint8Array(maxBytes + 1);
+    let n = 0;
+    for (let got: number | null = 0; got !== null && n < buf.length; n += got ?? 0) {
+      got = file.readSync(buf.subarray(n));
+    }
+    bytes = buf.subarray(0, n);
   } catch (err) {
     const why = err instanceof Deno.errors.NotFound
       ? "no such file"
@@ -37,9 +48,13 @@ export function readOptionFile(path: string, flag: string, code: string): string
       : err instanceof Error
       ? err.message.replace(/ \(os error \d+\).*$/s, "").replace(/:.*$/s, "")
       : String(err);
-    throw new StartupError(code, `cannot read ${flag} ${JSON.stringify(path)} (${why}); check the path.`, {
-      cause: err,
-    });
+    throw new StartupError(code, `cannot read ${where} (${why}); check the path.`, { cause: err });
+  }
+  if (bytes.length > maxBytes) throw new StartupError(code, `${where} is over ${maxBytes} bytes; give the right file.`);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new StartupError(code, `${where} is not UTF-8 text; save it as UTF-8.`);
   }
 }
 
