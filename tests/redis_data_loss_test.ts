@@ -8,10 +8,17 @@
 import type { RoomEvent } from "../server/core/bus.ts";
 import { createRedisLink } from "../server/redis/link.ts";
 import { startStreamReader } from "../server/redis/reader.ts";
-import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE, REDIS_RESTORED_NOTICE, renamedNotice } from "../server/redis/setup.ts";
+import { nickVariants } from "../server/redis/bus.ts";
+import {
+  droppedNotice,
+  REDIS_BACK_NOTICE,
+  REDIS_LOST_NOTICE,
+  REDIS_RESTORED_NOTICE,
+  renamedNotice,
+} from "../server/redis/setup.ts";
 import { assertEquals } from "./assert.ts";
 import { connect, join, startTestServer, type TestClient, type TestServer } from "./helpers.ts";
-import { startRedis, type TestRedis } from "./redis_helpers.ts";
+import { startRedis, type TestRedis, within } from "./redis_helpers.ts";
 
 /** Short heartbeat TTL so the nodes check Redis often. */
 const TTL_MS = 1500;
@@ -160,6 +167,21 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
       r.bob.send("WHO");
       await r.bob.until("SYS Online (3): alice_2, bob, carol");
       assertEquals(JSON.parse(await redis.cli(["GET", `${prefix}nick:alice`])).node, "elsewhere", "other owner kept");
+    });
+  });
+
+  await t.step("no free variant of a taken nick: its member is told and removed", async () => {
+    const prefix = "full:";
+    await withRoom(redis, prefix, async (r) => {
+      const taken = ["alice", ...nickVariants("alice")].map((nick, i) =>
+        `SET ${prefix}nick:${nick} ${JSON.stringify(JSON.stringify({ nick, node: "elsewhere", id: i }))}`
+      );
+      await redis.cli([], `MULTI\nFLUSHALL\n${taken.join("\n")}\nEXEC\n`);
+      await r.alice.until(`SYS ${droppedNotice("alice")}`);
+      assertEquals((await within(r.alice.closed, 5000, "alice's close")).code, 1013, "close code of a removed member");
+      await r.bob.until("SYS alice left the chat!");
+      r.bob.send("WHO");
+      await r.bob.until("SYS Online (2): bob, carol");
     });
   });
 

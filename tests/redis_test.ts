@@ -6,7 +6,7 @@ import type { MessageStore } from "../server/core/history.ts";
 import { createRedisBus } from "../server/redis/bus.ts";
 import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE } from "../server/redis/setup.ts";
 import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
-import { dumpRedis, type NodeProcess, spawnNode, startRedis, type TestRedis } from "./redis_helpers.ts";
+import { dumpRedis, type NodeProcess, spawnNode, startRedis, type TestRedis, within } from "./redis_helpers.ts";
 
 /** Short heartbeat TTL so dead nodes are detected quickly in tests. */
 const TTL_MS = 1500;
@@ -41,19 +41,6 @@ async function withNodeLog<T>(node: NodeProcess, fn: () => Promise<T>): Promise<
     return await fn();
   } catch (err) {
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n--- node log ---\n${node.log()}`);
-  }
-}
-
-/** Awaits `p`, failing after `ms`; clears its timer either way. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -296,6 +296,8 @@ if not epoch then
   redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
 end
 local events = prefix .. 'events:' .. epoch
+-- Where only the epoch key was lost (an eviction), the old stream would stay forever: let it go.
+if ARGV[3] ~= '' then redis.call('PEXPIRE', prefix .. 'events:' .. ARGV[3], 60000) end
 redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
 redis.call('SADD', KEYS[3], node)
 redis.call('DEL', KEYS[5], KEYS[6])
