@@ -8,6 +8,7 @@
 import type { RoomEvent } from "../server/core/bus.ts";
 import { createRedisLink } from "../server/redis/link.ts";
 import { startStreamReader } from "../server/redis/reader.ts";
+import { nickKey } from "../protocol/mod.ts";
 import { nickVariants } from "../server/redis/bus.ts";
 import {
   droppedNotice,
@@ -80,7 +81,10 @@ async function assertRestored(
     await c.until("SYS Online (3): alice, bob, carol");
   }
   // The nick is held again in Redis, by alice's node: a second alice is refused on either node.
-  const owner = JSON.parse(await redis.cli(["GET", `${prefix}nick:alice`])) as { node: string; id: number };
+  const owner = JSON.parse(await redis.cli(["GET", `${prefix}nick:${nickKey("alice")}`])) as {
+    node: string;
+    id: number;
+  };
   const held = await redis.cli(["HGET", `${prefix}members:${owner.node}`, String(owner.id)]);
   assertEquals(held, "alice", "alice's nick is held by the member alice");
   await refusedWhileHeld(b.url, "Alice");
@@ -158,7 +162,7 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
     await withRoom(redis, prefix, async (r) => {
       // In one step: the data is gone and someone else holds "alice".
       const other = JSON.stringify({ nick: "Alice", node: "elsewhere", id: 1 });
-      await redis.cli([], `MULTI\nFLUSHALL\nSET ${prefix}nick:alice ${JSON.stringify(other)}\nEXEC\n`);
+      await redis.cli([], `MULTI\nFLUSHALL\nSET ${prefix}nick:${nickKey("alice")} ${JSON.stringify(other)}\nEXEC\n`);
       await r.alice.until(`SYS ${renamedNotice("alice", "alice_2")}`);
       await r.alice.until("SYS alice is now known as alice_2");
       await r.bob.until("SYS alice is now known as alice_2");
@@ -166,7 +170,11 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
       await r.bob.until(/^MSG \[[^\]]+\] alice_2: renamed$/);
       r.bob.send("WHO");
       await r.bob.until("SYS Online (3): alice_2, bob, carol");
-      assertEquals(JSON.parse(await redis.cli(["GET", `${prefix}nick:alice`])).node, "elsewhere", "other owner kept");
+      assertEquals(
+        JSON.parse(await redis.cli(["GET", `${prefix}nick:${nickKey("alice")}`])).node,
+        "elsewhere",
+        "other owner kept",
+      );
     });
   });
 
@@ -174,7 +182,7 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
     const prefix = "full:";
     await withRoom(redis, prefix, async (r) => {
       const taken = ["alice", ...nickVariants("alice")].map((nick, i) =>
-        `SET ${prefix}nick:${nick} ${JSON.stringify(JSON.stringify({ nick, node: "elsewhere", id: i }))}`
+        `SET ${prefix}nick:${nickKey(nick)} ${JSON.stringify(JSON.stringify({ nick, node: "elsewhere", id: i }))}`
       );
       await redis.cli([], `MULTI\nFLUSHALL\n${taken.join("\n")}\nEXEC\n`);
       await r.alice.until(`SYS ${droppedNotice("alice")}`);
