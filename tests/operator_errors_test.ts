@@ -263,3 +263,23 @@ Deno.test("operator error: client usage errors are one sentence; an http:// --ur
     "wirechat client: --nick is required when stdin is not a terminal (pipe mode); add --nick <name>.",
   );
 });
+
+Deno.test("operator error: a Redis that accepts but never answers is one line after the start timeout, no warning first", async () => {
+  // A TCP listener that holds every connection and says nothing: the probe connects, the client waits.
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of silent) held.push(conn);
+  })();
+  try {
+    const url = `redis://127.0.0.1:${silent.addr.port}`;
+    assertEquals(
+      await serveFails(["--redis", url], 1),
+      `wirechat serve: cannot reach Redis for --redis ${url} (no answer within 10000 ms); check that redis-server runs there and accepts connections, or correct --redis.`,
+    );
+  } finally {
+    silent.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+  }
+});

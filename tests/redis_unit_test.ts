@@ -66,7 +66,10 @@ Deno.test("a bus that cannot reach Redis refuses to start with one clear error a
   } catch (err) {
     message = err instanceof Error ? err.message : String(err);
   }
-  assertEquals(message, `Redis at ${url} is unreachable (waited 300 ms)`);
+  assertEquals(
+    message,
+    `cannot reach Redis for --redis ${url} (no answer within 300 ms); check that redis-server runs there and accepts connections, or correct --redis.`,
+  );
   assertEquals(bus.up, false);
   await bus.close();
 });

@@ -32,6 +32,7 @@
  *
  * @module
  */
+import { StartupError } from "../ops/startup_error.ts";
 import { getLogger } from "@logtape/logtape";
 import { type ChatMessage, MAX_NICK_LENGTH, nickKey, ProtocolError, validateNick } from "../../protocol/mod.ts";
 import { type KeptValue, MAX_KEPT, type MemberRef, type RoomBus, type RoomEvent } from "../core/bus.ts";
@@ -469,7 +470,12 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         await link.ready(AbortSignal.timeout(timeout));
       } catch {
         await link.close();
-        throw new Error(`Redis at ${redact(options.url)} is unreachable (waited ${timeout} ms)`);
+        throw new StartupError(
+          "redis_unreachable",
+          `cannot reach Redis for --redis ${
+            redact(options.url)
+          } (no answer within ${timeout} ms); check that redis-server runs there and accepts connections, or correct --redis.`,
+        );
       }
       const [historyEntries, current, lastEventId] = await link.run(
         SNAPSHOT,

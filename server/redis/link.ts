@@ -134,7 +134,10 @@ export function createRedisLink(options: RedisLinkOptions): RedisLink {
       update();
       if (err.message === lastError) return;
       lastError = err.message;
-      log.warn("Redis connection error: {error}", { error: err.message });
+      // Before the first connection the start reports the failure in one sentence (StartupError); the attempts'
+      // errors would only be noise in front of it.
+      if (everUp) log.warn("Redis connection error: {error}", { error: err.message });
+      else log.debug("Redis connection error before the first connection: {error}", { error: err.message });
     });
     c.connect().catch((err: Error) => log.error("Redis connection gave up: {error}", { error: err.message }));
   }
