@@ -283,3 +283,18 @@ Deno.test("operator error: a Redis that accepts but never answers is one line af
     for (const conn of held) conn.close();
   }
 });
+
+Deno.test({
+  name:
+    "operator error: a --log-dir this user may not write names the folder and the fix (not run as root: root may write)",
+  ignore: Deno.uid() === 0,
+  fn: () =>
+    withTempDir(async (dir) => {
+      await Deno.mkdir(`${dir}/locked`, { mode: 0o555 });
+      assertEquals(
+        await serveFails(["--log-dir", `${dir}/locked/logs`], 1),
+        `wirechat serve: the log folder "${dir}/locked/logs" is not writable by this user; change its owner or mode (chown/chmod), or pick another folder with --log-dir.`,
+      );
+      await Deno.chmod(`${dir}/locked`, 0o755);
+    }),
+});
