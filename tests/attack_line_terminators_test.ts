@@ -7,7 +7,7 @@
  */
 import { assertEquals } from "./assert.ts";
 import { join, startTestServer } from "./helpers.ts";
-import { parseLogLine } from "../server/core/message_log.ts";
+import { formatLogLine, parseLogLine } from "../server/core/message_log.ts";
 
 const REFUSED = "ERR Message contains control characters";
 
@@ -23,8 +23,10 @@ async function replayAfterRestart(logDir: string, nick: string): Promise<string[
   return lines;
 }
 
-/** Sends `MSG a<terminator>b` in one WebSocket frame; returns the echo or the ERR line, and the log's replay after a restart. */
-async function sendAndRestart(terminator: string): Promise<{ answer: string; live: string[]; replay: string[] }> {
+/** Sends `MSG a<terminator>b` in one WebSocket frame; returns the echo or the ERR line, the log files' text and the replay after a restart. */
+async function sendAndRestart(
+  terminator: string,
+): Promise<{ answer: string; live: string[]; replay: string[]; files: string }> {
   const logDir = await Deno.makeTempDir({ prefix: "wirechat-terminator-" });
   try {
     const live: string[] = [];
@@ -38,7 +40,11 @@ async function sendAndRestart(terminator: string): Promise<{ answer: string; liv
       alice.send("MSG after");
       live.push(await alice.until(/^MSG .*: after$/));
     }
-    return { answer, live, replay: await replayAfterRestart(logDir, "bob") };
+    let files = "";
+    for (const e of Deno.readDirSync(logDir)) {
+      if (e.name.endsWith("-messages.txt")) files += Deno.readTextFileSync(`${logDir}/${e.name}`);
+    }
+    return { answer, live, replay: await replayAfterRestart(logDir, "bob"), files };
   } finally {
     await Deno.remove(logDir, { recursive: true });
   }
@@ -52,10 +58,11 @@ async function assertRefused(terminator: string) {
 }
 
 async function assertReplayedExactly(terminator: string) {
-  const { answer, live, replay } = await sendAndRestart(terminator);
+  const { answer, live, replay, files } = await sendAndRestart(terminator);
   assertEquals(answer.endsWith(`: a${terminator}b`), true, JSON.stringify(answer));
   assertEquals(replay, live, "the replay after a restart is exactly what was broadcast");
   assertEquals(replay.length, 2);
+  assertEquals(files.includes(terminator), false, "stored encoded, so no tool reading the log splits the line");
 }
 
 Deno.test("line terminator LF (U+000A) inside a message: refused with ERR, nothing stored", () => assertRefused("\n"));
@@ -85,4 +92,29 @@ Deno.test("message log: lines written before this change still parse (old files 
   assertEquals(parseLogLine(`[${ts}]alice: x`), undefined);
   assertEquals(parseLogLine(`[] alice: x`), undefined);
   assertEquals(parseLogLine(`[${ts}] : x`), undefined);
+});
+
+Deno.test("message log: escaped lines round-trip any text exactly, backslashes and escape-like text included", () => {
+  const ts = "2026-11-22T10:00:00.000Z";
+  for (
+    const text of [
+      "a\u2028b",
+      "\u2029",
+      "back\\slash \u2028 and a literal \\u2028 and \\\\u2029 \\",
+      "\\u2028 without a separator",
+      "ends with \\",
+    ]
+  ) {
+    const line = formatLogLine({ ts, nick: "alice", text });
+    assertEquals(line.endsWith("\n") && line.slice(0, -1).includes("\n"), false);
+    assertEquals(/[\u2028\u2029]/.test(line), false, JSON.stringify(line));
+    assertEquals(parseLogLine(line.slice(0, -1)), { ts, nick: "alice", text }, JSON.stringify(line));
+  }
+  assertEquals(
+    formatLogLine({ ts, nick: "a", text: "plain \\ text" }),
+    `[${ts}] a: plain \\ text\n`,
+    "written as before",
+  );
+  assertEquals(parseLogLine(`~[${ts}] a: bad \\x escape`), undefined);
+  assertEquals(parseLogLine(`~~[${ts}] a: x`), undefined);
 });

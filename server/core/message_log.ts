@@ -3,6 +3,14 @@
  * the message), one `[<ts>] <nick>: <text>` line per public message. It is
  * the canonical history: the replay after a restart is read back from it.
  *
+ * Only `\n` ends a line, and the text rules refuse every control character,
+ * so no accepted text can break one. A text holding U+2028 LINE SEPARATOR or
+ * U+2029 PARAGRAPH SEPARATOR (which many tools, e.g. Python's `splitlines`,
+ * take for line breaks) is written escaped, on a line marked by a leading
+ * `~`: `~[<ts>] <nick>: <escaped text>`, where `\` is `\\`, U+2028 is
+ * `\u2028` and U+2029 is `\u2029`. Every other line is written as is, so
+ * files from before this rule read the same.
+ *
  * Writes are synchronous and batched: the room queues lines, and the
  * outbound scheduler calls `flush()` right before any client is sent them,
  * so a message anyone received is already in the file (a `kill -9` loses
@@ -38,17 +46,44 @@ export interface FileStoreOptions {
 
 /**
  * The most UTF-8 bytes a log line can take when its text has at most
- * `maxLine` code points: the text (4 bytes per code point at most), the
- * timestamp, the nickname and the separators.
+ * `maxLine` code points: the text (6 bytes per code point at most, an
+ * escaped U+2028), the timestamp, the nickname and the separators.
  *
  * @example
  * ```ts
  * import { logLineBound } from "./message_log.ts";
- * if (logLineBound(2048) !== 2048 * 4 + 256) throw new Error("text plus a fixed allowance");
+ * if (logLineBound(2048) !== 2048 * 6 + 256) throw new Error("text plus a fixed allowance");
  * ```
  */
 export function logLineBound(maxLine: number): number {
-  return maxLine * 4 + 256;
+  return maxLine * 6 + 256;
+}
+
+/** Leads a line whose text is escaped (see the module doc). */
+export const ESCAPED_LINE_MARK = "~";
+
+const NEEDS_ESCAPE = /[\u2028\u2029]/;
+const ESCAPE = /[\\\u2028\u2029]/g;
+
+function escapeText(text: string): string {
+  return text.replace(ESCAPE, (c) => (c === "\\" ? "\\\\" : c === "\u2028" ? "\\u2028" : "\\u2029"));
+}
+
+/** The text of an escaped line; undefined when an escape is not one the writer makes. */
+function unescapeText(escaped: string): string | undefined {
+  let out = "";
+  let from = 0;
+  for (let at = escaped.indexOf("\\"); at >= 0; at = escaped.indexOf("\\", from)) {
+    out += escaped.slice(from, at);
+    if (escaped[at + 1] === "\\") {
+      out += "\\";
+      from = at + 2;
+    } else if (escaped.startsWith("u2028", at + 1) || escaped.startsWith("u2029", at + 1)) {
+      out += escaped[at + 5] === "8" ? "\u2028" : "\u2029";
+      from = at + 6;
+    } else return undefined;
+  }
+  return out + escaped.slice(from);
 }
 
 /** The file name of the day that `ts` falls on. */
@@ -62,10 +97,14 @@ export function messageFileName(ts: string): string {
  * No regular expression: `.` would not match U+2028/U+2029 (once the cause
  * of messages vanishing from the replay). The text is everything after the
  * first `: ` that ends the nickname (a nickname holds no whitespace), taken
- * as is, whatever it contains; only `\n` ends a line, and the text rules
- * refuse it (and every other control character) in a message.
+ * as is, or unescaped on a `~` line (see the module doc).
  */
 export function parseLogLine(line: string): ChatMessage | undefined {
+  if (line.startsWith(`${ESCAPED_LINE_MARK}[`)) {
+    const m = parseLogLine(line.slice(ESCAPED_LINE_MARK.length));
+    const text = m && unescapeText(m.text);
+    return m && text !== undefined ? { ...m, text } : undefined;
+  }
   if (!line.startsWith("[")) return undefined;
   const close = line.indexOf("]");
   if (close < 2 || line[close + 1] !== " ") return undefined;
@@ -77,9 +116,10 @@ export function parseLogLine(line: string): ChatMessage | undefined {
   return { ts, nick, text: line.slice(space + 1) };
 }
 
-/** Formats a message as one log line, with its newline. */
+/** Formats a message as one log line, with its newline (escaped when the text holds U+2028 or U+2029). */
 export function formatLogLine(m: ChatMessage): string {
-  return `[${m.ts}] ${m.nick}: ${m.text}\n`;
+  if (!NEEDS_ESCAPE.test(m.text)) return `[${m.ts}] ${m.nick}: ${m.text}\n`;
+  return `${ESCAPED_LINE_MARK}[${m.ts}] ${m.nick}: ${escapeText(m.text)}\n`;
 }
 
 function writeAll(file: Deno.FsFile, bytes: Uint8Array) {
