@@ -166,7 +166,7 @@ Deno.test("KICK reaches JSON and RiftChat members of the in-process server", asy
 
 Deno.test("BAN: kicks (close 4001), refuses the nick in any case and the address; UNBAN lifts it; BANS lists", async () => {
   // No exempt address: every test client comes from 127.0.0.1, which is then banned too.
-  await using t = await startTestServer({ adminToken: TOKEN, limitExempt: "" });
+  await using t = await startTestServer({ adminToken: TOKEN, limitExempt: "", riftchatPort: 0 });
   await using alice = await joinAdmin(t.url, "alice");
   await using bob = await join(t.url, "bob");
   await using carol = await join(t.url, "carol");
@@ -181,6 +181,19 @@ Deno.test("BAN: kicks (close 4001), refuses the nick in any case and the address
   await nothingBefore(carol, "ban");
   await refusedJoin(t.url, "BOB", "ERR Banned: nickname bob, 5 minutes left");
   await refusedJoin(t.url, "eve", "ERR Banned: this address, 5 minutes left");
+  // Dialects that join on their own (wschat, RiftChat) are refused from a banned address too.
+  for (const client of [await connectJsonWs(`${t.url}wschat`), await connectRift(t.server.riftchatAddr!.port)]) {
+    await using c = client;
+    const frames = [];
+    for (;;) {
+      try {
+        frames.push(await c.next()); // rejects once the server closed (or after a bounded wait)
+      } catch {
+        break;
+      }
+    }
+    assertOk(JSON.stringify(frames).includes("Banned: this address"), JSON.stringify(frames));
+  }
   // A member already in the room cannot take the banned nick either.
   carol.send("NICK Bob");
   await carol.expect("ERR Banned: nickname bob, 5 minutes left");
@@ -195,7 +208,7 @@ Deno.test("BAN: kicks (close 4001), refuses the nick in any case and the address
   await using _back = await join(t.url, "bob");
 });
 
-Deno.test("BAN: behind an exempt (proxy) address only the nick is banned; a nick that is not online can be banned", async () => {
+Deno.test("BAN: behind an exempt (proxy) address only the nick (and its look-alikes) is banned; a nick that is not online can be banned", async () => {
   await using t = await startTestServer({ adminToken: TOKEN, banMinutes: 7 });
   await using alice = await joinAdmin(t.url, "alice");
   await using bob = await join(t.url, "bob");
@@ -209,6 +222,9 @@ Deno.test("BAN: behind an exempt (proxy) address only the nick is banned; a nick
   alice.send("BAN mallory 3");
   await alice.expect("SYS Banned mallory for 3 minutes");
   await refusedJoin(t.url, "Mallory", "ERR Banned: nickname mallory, 3 minutes left");
+  // The ban holds the nickname's key (its confusable skeleton): look-alikes are refused too.
+  await refusedJoin(t.url, "m\u0430llory", "ERR Banned: nickname mallory, 3 minutes left");
+  await refusedJoin(t.url, "rnallory", "ERR Banned: nickname mallory, 3 minutes left");
   alice.send("BANS");
   await alice.expect(
     "SYS Bans (2): bob (nickname only, 7 min left, by alice), mallory (nickname only, 3 min left, by alice)",

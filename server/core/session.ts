@@ -217,18 +217,25 @@ export function createSession(options: SessionOptions): Session {
     },
   };
 
+  /** Refuses `cmd` by the operator's rules (forbidden words, bans): true when it was; a join is then closed. */
+  function refusedByModeration(cmd: ClientCommand): boolean {
+    const refused = moderation.screen(cmd, peer);
+    if (!refused) return false;
+    if (state !== "greeting") fail(refused);
+    else {
+      send(refused);
+      close(CloseCode.NORMAL, refused.text);
+    }
+    return true;
+  }
+
   function dispatch(cmd: ClientCommand): Maybe<void> {
     if (state === "greeting" && !COMMAND_SPEC[cmd.type].beforeJoin) {
       send(new ProtocolError("expected_nick"));
       return close(CloseCode.NORMAL, "Expected: NICK <name>");
     }
     if (COMMAND_SPEC[cmd.type].operator && !operator) return fail(new ProtocolError("admin_only"));
-    const refused = moderation.screen(cmd, peer);
-    if (refused) {
-      if (state !== "greeting") return fail(refused);
-      send(refused);
-      return close(CloseCode.NORMAL, refused.text);
-    }
+    if (refusedByModeration(cmd)) return;
     return (COMMAND_HANDLERS[cmd.type] as Handler<typeof cmd.type>)(cmd, context);
   }
 
@@ -263,7 +270,7 @@ export function createSession(options: SessionOptions): Session {
       peer.send({ type: "prompt" });
       if (policy.autoJoin) {
         const auto = autoJoined = policy.autoJoin();
-        serialize(() => join(auto.nick));
+        serialize(() => (refusedByModeration({ type: "nick", nick: auto.nick }) ? undefined : join(auto.nick)));
       }
     },
     receive(text) {
