@@ -74,6 +74,8 @@ export function startStreamReader(
   wakeKey?: string,
 ): StreamReader {
   let lastId = fromId;
+  /** The newest wake entry seen (the first read may return an old one once). */
+  let lastWake = "0-0";
   let stopped = false;
   const stopSignal = new AbortController();
   const waiters = new Set<{ id: string; resolve: () => void; reject: (err: Error) => void }>();
@@ -101,12 +103,16 @@ export function startStreamReader(
       try {
         if (!link.up) await link.ready(stopSignal.signal);
         const reading = key;
-        const streams = wakeKey ? [reading, wakeKey, lastId, "$"] : [reading, lastId];
+        const streams = wakeKey ? [reading, wakeKey, lastId, lastWake] : [reading, lastId];
         const res = await link.read(["XREAD", "COUNT", READ_BATCH, "BLOCK", blockMs, "STREAMS", ...streams]) as
           | [string, Entry[]][]
           | null;
-        // A result from a stream the reader has since left belongs to the lost data.
-        if (res && reading === key) { for (const [name, entries] of res) if (name === key) deliver(entries); }
+        for (const [name, entries] of res ?? []) {
+          // Not "$": a wake added while this read was on its way must still end the next read.
+          if (name === wakeKey && entries.length > 0) lastWake = entries[entries.length - 1][0];
+          // A result from a stream the reader has since left belongs to the lost data.
+          else if (name === key && reading === key) deliver(entries);
+        }
       } catch (err) {
         if (stopped) break;
         log.debug("Stream read interrupted: {error}", { error: String(err) });
