@@ -119,7 +119,7 @@ const UNIT_BINARY = "/usr/local/bin/wirechat-server";
   });
 }
 
-Deno.test("the unit's log folder is one the executable may write, kept in its StateDirectory; it answers to the nginx site's name", async () => {
+Deno.test("the unit's log folder is one the executable may write, kept in its StateDirectory; it answers to the nginx site's name; the admin token only in its environment file", async () => {
   const text = await Deno.readTextFile(UNIT);
   const env = (name: string) => new RegExp(`^Environment=${name}=(.*)$`, "m").exec(text)?.[1];
   assertEquals(env("WIRECHAT_LOG_DIR"), "/var/lib/wirechat");
@@ -134,6 +134,10 @@ Deno.test("the unit's log folder is one the executable may write, kept in its St
   assertMatch(text, /^ProtectSystem=strict$/m);
   assertOk(!/^MemoryDenyWriteExecute=yes/m.test(text), "V8's JIT needs writable+executable memory");
   assertOk(EXECUTABLES.some((e) => UNIT_BINARY.endsWith(`/${e.name}`)));
+  // The admin token comes from the root-only environment file, never from the unit or its command line.
+  assertMatch(text, /^EnvironmentFile=-\/etc\/wirechat\/wirechat\.env$/m);
+  assertEquals(env("WIRECHAT_ADMIN_TOKEN"), undefined);
+  assertOk(!/^ExecStart=.*admin-token/m.test(text));
 });
 
 // ---------------------------------------------------------------- nginx
@@ -409,7 +413,8 @@ async function wssJoin(url: string, nick: string, client: Deno.HttpClient, origi
 {
   const { ignore, suffix } = needs(YAML, "python3 with PyYAML (apt-get install python3-yaml)");
   Deno.test({
-    name: `the compose files run the server behind nginx with its log folder on a volume${suffix}`,
+    name:
+      `the compose files run the server behind nginx with its log folder on a volume, the admin token from the environment${suffix}`,
     ignore,
     fn: async () => {
       const [single, redis] = await parseYaml(["compose.yaml", "compose.redis.yaml"]) as {
@@ -420,6 +425,11 @@ async function wssJoin(url: string, nick: string, client: Deno.HttpClient, origi
       assertEquals(single.services.wirechat.ports, undefined, "only nginx is published");
       assertOk(String(single.services.nginx.volumes).includes("deploy/compose/nginx.conf"));
       assertEquals(Object.keys(redis.services).sort(), ["nginx", "redis", "wirechat-a", "wirechat-b"]);
+      // The admin token comes from the operator's shell or .env, the same on every node; never written here.
+      for (const service of [single.services.wirechat, redis.services["wirechat-a"], redis.services["wirechat-b"]]) {
+        const environment = service.environment as Record<string, string>;
+        assertEquals(environment.WIRECHAT_ADMIN_TOKEN, "${WIRECHAT_ADMIN_TOKEN:-}");
+      }
       for (const node of ["wirechat-a", "wirechat-b"]) {
         assertEquals(redis.services[node].command, ["--redis", "redis://redis:6379"]);
         assertEquals((redis.services[node].networks as { chat: { aliases: string[] } }).chat.aliases, ["wirechat"]);
