@@ -17,7 +17,7 @@ import { DEFAULT_MAX_LINE, MAX_BAN_MINUTES, MAX_PING_TOKEN } from "./limits.ts";
 import { type ErrorCode, ProtocolError } from "./errors.ts";
 import { validateNick } from "./nick.ts";
 import { checkWhoPattern } from "./pattern.ts";
-import { codePointLength, exceedsCodePoints, hasControlChars, neutralize } from "./text.ts";
+import { codePointLength, exceedsCodePoints, hasControlChars, neutralize, trimBlankEdges } from "./text.ts";
 
 /** A parsed client line. */
 export type ClientCommand =
@@ -81,13 +81,11 @@ export const MAX_HISTORY_ARG = 999_999_999;
 /** Longest command word or recipient echoed back in an `ERR` line. */
 export const MAX_ECHOED_WORD = 32;
 
-/** Leading/trailing characters a text field may carry: whitespace except line breaks. */
-const BLANK_EDGES = /^[^\S\n\r\u2028\u2029]+|[^\S\n\r\u2028\u2029]+$/g;
 const WORD_FORBIDDEN = /[\s\p{Cc}]/u;
 
 /** Trims a text field; a control character left inside (a line break anywhere) is refused. */
 function checkText(raw: string, missing: ErrorCode): string {
-  if (hasControlChars(raw.replace(BLANK_EDGES, ""))) throw new ProtocolError("control_chars");
+  if (hasControlChars(trimBlankEdges(raw))) throw new ProtocolError("control_chars");
   const text = raw.trim();
   if (text.length === 0) throw new ProtocolError(missing);
   return text;
@@ -128,7 +126,7 @@ export const COMMAND_SPECS = [
     build: ([nick]) => ({ type: "nick", nick }),
     args: (c) => [c.nick],
     check(c) {
-      const nick = hasControlChars(c.nick.replace(BLANK_EDGES, "")) ? undefined : validateNick(c.nick);
+      const nick = hasControlChars(trimBlankEdges(c.nick)) ? undefined : validateNick(c.nick);
       if (nick === undefined) throw new ProtocolError("invalid_nick");
       return { type: "nick", nick };
     },

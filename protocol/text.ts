@@ -49,6 +49,34 @@ export function isAscii(s: string): boolean {
   return true;
 }
 
+/** Whitespace a text field may carry at its edges: JavaScript's `\s` except the line breaks LF, CR, U+2028, U+2029. */
+function isBlankEdge(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0b || code === 0x0c || code === 0xa0 || code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
+}
+
+/**
+ * Removes leading and trailing whitespace except line breaks (LF, CR,
+ * U+2028, U+2029), in linear time. (The regular expression
+ * `/^[^\S\n…]+|[^\S\n…]+$/g` it replaces backtracks quadratically on a
+ * long run of inner spaces: 5 ms for one 2048-character line, seconds at the
+ * 64 KiB hard cap.)
+ *
+ * @example
+ * ```ts
+ * import { trimBlankEdges } from "./text.ts";
+ * if (trimBlankEdges(" \t a b \u3000") !== "a b") throw new Error("not trimmed");
+ * if (trimBlankEdges("\na\n") !== "\na\n") throw new Error("line break trimmed");
+ * ```
+ */
+export function trimBlankEdges(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isBlankEdge(s.charCodeAt(start))) start++;
+  while (end > start && isBlankEdge(s.charCodeAt(end - 1))) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
 /** True when `s` contains a C0/C1 control character or DEL. */
 export function hasControlChars(s: string): boolean {
   return CONTROL.test(s);
