@@ -9,7 +9,7 @@ import type { RoomEvent } from "../server/core/bus.ts";
 import { createRedisLink } from "../server/redis/link.ts";
 import { startStreamReader } from "../server/redis/reader.ts";
 import { nickKey } from "../protocol/mod.ts";
-import { nickVariants } from "../server/redis/bus.ts";
+import { createRedisBus, nickVariants } from "../server/redis/bus.ts";
 import {
   droppedNotice,
   REDIS_BACK_NOTICE,
@@ -191,6 +191,22 @@ Deno.test("Redis loses its data: every node restores its members, nicks, lines a
       r.bob.send("WHO");
       await r.bob.until("SYS Online (2): bob, carol");
     });
+  });
+
+  await t.step("what a node kept (bans) is kept again after the loss, with the time it has left", async () => {
+    const bus = createRedisBus({ url: redis.url, nodeTtlMs: TTL_MS, prefix: "kept:" });
+    try {
+      await bus.start(() => {}, 0);
+      await bus.keep("ban:mallory", "record", 60_000);
+      await bus.keep("ban:gone", "record", 1);
+      await redis.cli(["FLUSHALL"]);
+      await bus.nicks(); // any command finds the loss and restores the node first
+      const kept = await bus.kept();
+      assertEquals(kept.map((k) => [k.name, k.value]), [["ban:mallory", "record"]], "kept again, expired ones not");
+      if (!(kept[0].ttlMs > 50_000 && kept[0].ttlMs <= 60_000)) throw new Error(`time left ${kept[0].ttlMs} ms`);
+    } finally {
+      await bus.close();
+    }
   });
 
   await t.step(

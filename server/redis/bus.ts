@@ -24,8 +24,8 @@
  *   persistence), every script answers `lost` (the epoch key is gone or
  *   new); the node then restores itself in one script: its members, their
  *   nicks (a nick taken meanwhile: the member is renamed to a free variant
- *   and told, or dropped), and the history from its ring when the history
- *   is empty. It checks on every heartbeat, on reconnecting, on any `lost`
+ *   and told, or dropped), the history from its ring when the history
+ *   is empty, and what it kept (`keep`: bans) that has not expired. It checks on every heartbeat, on reconnecting, on any `lost`
  *   answer, and when another node announces a new epoch on the channel.
  *
  * The data model is described in `scripts.ts`.
@@ -36,6 +36,7 @@ import { StartupError } from "../ops/startup_error.ts";
 import { getLogger } from "@logtape/logtape";
 import { type ChatMessage, MAX_NICK_LENGTH, nickKey, ProtocolError, validateNick } from "../../protocol/mod.ts";
 import { type KeptValue, MAX_KEPT, type MemberRef, type RoomBus, type RoomEvent } from "../core/bus.ts";
+import { createHistoryRing } from "../core/history.ts";
 import {
   createRedisLink,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
@@ -178,10 +179,12 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
   /** Nicks claimed by this node's peers (joined or joining): peer id → folded nick → nick. */
   const claims = new Map<number, Map<string, string>>();
   /** The newest public messages, as the replay ring has them. */
-  let ring: ChatMessage[] = [];
+  let ring = createHistoryRing(0);
   let replayLimit = 0;
   let roomApply: ((event: RoomEvent) => void) | undefined;
   let restoring: Promise<boolean> | undefined;
+  /** What this node kept (`keep`), with its monotonic expiry, to keep again after a data loss. */
+  const keptHere = new Map<string, { value: string; until: number }>();
 
   const link = createRedisLink({
     url: options.url,
@@ -221,10 +224,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     }
     if (event.kind === "msg") {
       if (id !== undefined) options.onMessage?.(event.message, { epoch, id });
-      if (replayLimit > 0) {
-        ring.push(event.message);
-        if (ring.length > replayLimit) ring.splice(0, ring.length - replayLimit);
-      }
+      ring.push(event.message);
     }
     roomApply?.(event);
   }
@@ -350,7 +350,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
         historyCap,
         JSON.stringify(members),
         JSON.stringify(pendingClaims),
-        JSON.stringify(ring.map((m) => JSON.stringify(m))),
+        JSON.stringify(ring.tail().map((m) => JSON.stringify(m))),
       ],
     ) as [string, string[]?, string[]?, number?];
     if (res[0] === "same") return false;
@@ -372,6 +372,11 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
     reader.switchTo(keys.events(epoch), "0-0");
     await link.call(["XADD", keys.wake, "MAXLEN", 1, "*", "w", 1]);
     await link.call(["PEXPIRE", keys.wake, 10_000]);
+    for (const [name, { value, until }] of keptHere) {
+      const left = Math.ceil(until - performance.now());
+      if (left > 0) await link.call(["SET", keys.kept(name), value, "PX", left]);
+      else keptHere.delete(name);
+    }
     if (next === candidate) {
       // This node created the new epoch: the others check theirs now instead of at their next heartbeat.
       await link.call(["PUBLISH", keys.channel, JSON.stringify({ control: "epoch", node })]);
@@ -502,13 +507,13 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
           log.warn("Skipping an unreadable history entry");
         }
       }
-      ring = history.slice(-replayLimit);
+      ring = createHistoryRing(replayLimit, history);
       roomApply = apply;
       const blockMs = Math.min(READ_BLOCK_MS, Math.floor(idleTimeoutMs / 2));
       reader = startStreamReader(link, keys.events(epoch), lastEventId, applyEvent, blockMs, keys.wake);
       await presence.beat();
       log.info("Node {node} joined the shared room ({count} messages of history)", { node, count: history.length });
-      return replayLimit > 0 ? [...ring] : [];
+      return ring.tail();
     },
     async claimNick(nick, member) {
       ownOnly(member);
@@ -564,6 +569,12 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       }
     },
     async keep(name, value, ttlMs) {
+      const now = performance.now();
+      if (keptHere.size >= MAX_KEPT) {
+        for (const [n, k] of keptHere) if (k.until <= now) keptHere.delete(n);
+        if (keptHere.size >= MAX_KEPT) keptHere.delete(keptHere.keys().next().value!);
+      }
+      keptHere.set(name, { value, until: now + ttlMs });
       try {
         await track(link.call(["SET", keys.kept(name), value, "PX", Math.max(1, Math.ceil(ttlMs))]));
       } catch (err) {
@@ -571,6 +582,7 @@ export function createRedisBus(options: RedisBusOptions): RedisBus {
       }
     },
     async forget(name) {
+      keptHere.delete(name);
       try {
         await track(link.call(["DEL", keys.kept(name)]));
       } catch (err) {
