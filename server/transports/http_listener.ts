@@ -97,7 +97,10 @@ export async function listenHttp(ctx: ServerContext, options: HttpListenOptions)
   parser.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const remote = formatRemote(req.socket.remoteAddress, req.socket.remotePort);
     pending.get(remote)?.();
-    void answer(req, res, remote);
+    answer(req, res, remote).catch((err) => {
+      log.error("Answering {remote} failed: {error}", { remote, error: String(err) });
+      res.destroy();
+    });
   });
   parser.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const remote = formatRemote(req.socket.remoteAddress, req.socket.remotePort);
