@@ -19,6 +19,9 @@ import type { ChatMessage } from "../../protocol/mod.ts";
 import type { MessageStore } from "../core/history.ts";
 import { compareStreamIds } from "./reader.ts";
 
+/** Size of the position record (epoch, stream id, padding); larger ids are not written. */
+export const POSITION_RECORD_BYTES = 128;
+
 /** Where a message sits in the room's order: the data epoch and the events stream id. */
 export interface LogPosition {
   epoch: string;
@@ -66,7 +69,7 @@ export function createLogGate(options: LogGateOptions): LogGate {
   let pending: { message: ChatMessage; at: LogPosition }[] = [];
 
   function readPosition(file: Deno.FsFile): LogPosition | undefined {
-    const buf = new Uint8Array(512);
+    const buf = new Uint8Array(POSITION_RECORD_BYTES);
     let n = 0;
     for (;;) {
       const got = file.readSync(buf.subarray(n));
@@ -117,8 +120,10 @@ export function createLogGate(options: LogGateOptions): LogGate {
         const before = options.failures();
         writeAll(fresh);
         if (options.failures() !== before || !position) return;
-        const bytes = encoder.encode(`${position.epoch} ${position.id}\n`);
-        file.truncateSync(0);
+        if (position.epoch.length + position.id.length + 2 > POSITION_RECORD_BYTES) return;
+        // One fixed-width record rewritten in place: truncating first would make some file systems
+        // (ext4's auto_da_alloc) flush to disk on close, a millisecond per flush.
+        const bytes = encoder.encode(`${position.epoch} ${position.id}`.padEnd(POSITION_RECORD_BYTES - 1) + "\n");
         file.seekSync(0, Deno.SeekMode.Start);
         let off = 0;
         while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
