@@ -102,11 +102,12 @@ export type SharedEncoder = (texts: readonly string[]) => Uint8Array;
  * @example
  * ```ts
  * import { shareEncoding } from "./outbound.ts";
- * let built = 0;
- * const encode = shareEncoding((texts) => (built++, new TextEncoder().encode(texts.join("\n"))));
+ * let count = 0;
+ * const built = () => count; // read through a call: the checks below must not narrow it
+ * const encode = shareEncoding((texts) => (count++, new TextEncoder().encode(texts.join("\n"))));
  * const a = encode(["x", "y"]);
- * if (encode(["x", "y"]) !== a || built !== 1) throw new Error("built once, shared");
- * if (encode(["y"]) === a || built !== 2) throw new Error("another sequence is another buffer");
+ * if (encode(["x", "y"]) !== a || built() !== 1) throw new Error("built once, shared");
+ * if (encode(["y"]) === a || built() !== 2) throw new Error("another sequence is another buffer");
  * ```
  */
 export function shareEncoding(encode: SharedEncoder): SharedEncoder {
