@@ -5,13 +5,9 @@
  * server option; the transport-independent parts (the per-address table, the
  * registration deadline) live here, the HTTP refusals in `upgrade_guard.ts`.
  *
- * Inbound message size is not among them: Deno cannot be given one. It
- * refuses a single frame over 64 MiB from its header and buffers smaller
- * ones whole (the transport then closes frames over `HARD_FRAME_CAP` with
- * 1009), but it reassembles a fragmented message without any limit.
- * TODO(#6): cap fragmented messages once Deno's WebSocket does (fastwebsockets
- * has the fix); until then the per-address and total limits bound how many
- * connections can try.
+ * Inbound message size is not among them: the WebSocket transport caps a
+ * message, single or fragmented, at `HARD_FRAME_CAP` from its length headers
+ * (close 1009, see `transports/ws.ts`).
  *
  * @module
  */
