@@ -326,26 +326,3 @@ Deno.test("hostile: a reconnect storm stays bounded and leaves no ghosts", async
   assertEquals(t.server.context.connections.size, 1);
   console.log(`reconnect storm: ${accepted} accepted, ${limited} got 429, ${full} got Server full`);
 });
-
-Deno.test("hostile: fragmented messages are reassembled, then held to the same caps", async () => {
-  await using t = await startTestServer();
-  await using watcher = await join(t.url, "watcher");
-  const sock = await rawJoin(t.port, "frag");
-  // A legal fragmented message: "MSG " + "hel" + "lo", with a ping between fragments.
-  await sock.write(encodeFrame("MSG ", { fin: false }));
-  await sock.write(encodeFrame("hel", { opcode: Op.CONT, fin: false }));
-  await sock.write(encodeFrame("", { opcode: Op.PING }));
-  await sock.write(encodeFrame("lo", { opcode: Op.CONT }));
-  await watcher.until(/ frag: hello$/);
-  // Fragments adding up to more than the 64 KiB frame cap: close 1009 once the message is complete.
-  const piece = "a".repeat(16 * 1024);
-  await sock.write(encodeFrame("MSG ", { fin: false }));
-  for (let i = 0; i < 4; i++) await sock.write(encodeFrame(piece, { opcode: Op.CONT, fin: i === 3 }));
-  assertEquals(await ending(sock), 1009);
-  await assertRecovered(t, watcher, "frag", "fresh");
-  // A continuation frame with no message to continue ends the connection.
-  const stray = await rawJoin(t.port, "stray");
-  await stray.write(encodeFrame("x", { opcode: Op.CONT }));
-  assertEquals(await ending(stray), 1002);
-  await assertRecovered(t, watcher, "stray", "fresh2");
-});

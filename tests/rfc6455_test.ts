@@ -83,17 +83,28 @@ Deno.test("rfc6455: a message over the cap, single or fragmented, is closed with
   edge.close();
 });
 
-Deno.test("rfc6455: a legal fragmented message is one message, a ping between fragments answered", async () => {
+Deno.test("rfc6455: a legal fragmented message is one message; a ping between its fragments is answered at once", async () => {
   await using t = await startTestServer();
   await using watcher = await join(t.url, "watcher");
   const sock = await rawJoin(t.port, "frag");
   await sock.write(encodeFrame("MSG one ", { fin: false }));
   await sock.write(encodeFrame("two ", { opcode: Op.CONT, fin: false }));
   await sock.write(encodeFrame("mid", { opcode: Op.PING }));
+  for (;;) {
+    const f = await sock.readFrame();
+    if (!f) throw new Error("closed before the pong");
+    if (f.opcode === Op.PONG) {
+      assertEquals(decoder.decode(f.payload), "mid");
+      break;
+    }
+  }
   await sock.write(encodeFrame("three", { opcode: Op.CONT }));
   await watcher.until(/ frag: one two three$/);
   assertEquals(watcher.lines.filter((l) => l.includes(" frag: ")).length, 1, "one message");
-  sock.close();
+  // A continuation with no message to continue is a protocol error.
+  await sock.write(encodeFrame("x", { opcode: Op.CONT }));
+  assertEquals(await closeCodeOf(sock), 1002);
+  await watcher.until("SYS frag left the chat!");
 });
 
 Deno.test("rfc6455: a ping is answered with a pong carrying its payload, after what was queued before it", async () => {
