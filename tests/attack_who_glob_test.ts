@@ -15,7 +15,7 @@ import { MAX_WHO_PATTERN, nickMatcher, trimBlankEdges } from "../protocol/mod.ts
 
 /** How long one answer may take before the server counts as frozen (generous: CI is busy). */
 const ANSWER_MS = 3000;
-/** The issue's figure for one 100-star `WHO`, checked on the fastest of a few round trips. */
+/** The issue's figure for one 100-star `WHO`, checked on the fastest of up to 20 round trips. */
 const FAST_MS = 10;
 const VICTIM = "b".repeat(20);
 const STARS = "*".repeat(100);
@@ -64,7 +64,8 @@ Deno.test("WHO: a pattern of 100 stars is answered in under 10 ms while the room
     victim.send(`WHO ${STARS}b`);
     await victim.until(`SYS Online (1): ${VICTIM}`, ANSWER_MS);
     let fastest = Infinity;
-    for (let i = 0; i < 5; i++) {
+    // Up to 20 round trips: a busy machine may deschedule one, but the old matcher never answered at all.
+    for (let i = 0; i < 20 && fastest >= FAST_MS; i++) {
       const t0 = performance.now();
       victim.send(`WHO ${STARS}a`);
       await victim.until("SYS Online (0):", ANSWER_MS);
