@@ -24,6 +24,8 @@
  */
 import {
   BATCH_SUBPROTOCOL,
+  type Capability,
+  capabilitySubprotocols,
   type ClientCommand,
   ERROR_TEXT,
   type ErrorCode,
@@ -126,7 +128,15 @@ export interface ConnectionOptions {
   timers?: Timers;
   /** Random source in [0, 1) for jitter (default `Math.random`). */
   random?: () => number;
+  /**
+   * The extension lines this client shows (default {@linkcode CLIENT_CAPABILITIES}), declared by offering
+   * `wirechat.cap.<name>` subprotocols: servers that do not know them ignore them.
+   */
+  capabilities?: readonly Capability[];
 }
+
+/** What the terminal and browser clients show beyond the legacy lines: typing notices and the copy of own PMs. */
+export const CLIENT_CAPABILITIES: readonly Capability[] = ["pm", "typing"];
 
 /** The join was refused by the server (or the nickname is invalid locally); no reconnect follows. */
 export class JoinRefusedError extends Error {
@@ -245,6 +255,7 @@ export function createConnection(options: ConnectionOptions): Connection {
   const reconnectEnabled = options.reconnect ?? true;
   const maxAttempts = options.maxAttempts ?? Infinity;
   const createSocket = options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols));
+  const protocols = [BATCH_SUBPROTOCOL, ...capabilitySubprotocols(options.capabilities ?? CLIENT_CAPABILITIES)];
   const seen = createSeenLines();
   const closedSignal = Promise.withResolvers<void>();
 
@@ -305,7 +316,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     let replay: "join" | "history" | undefined;
     let skipped = 0;
     let joinReplayNext = false;
-    const socket = createSocket(options.url, [BATCH_SUBPROTOCOL]);
+    const socket = createSocket(options.url, protocols);
     ws = socket;
     const joinTimer = timers.setTimeout(() => {
       fail(new ConnectError(`no answer from ${options.url} within ${joinTimeoutMs / 1000} s`));
@@ -335,14 +346,14 @@ export function createConnection(options: ConnectionOptions): Connection {
         replay = undefined;
       } else if (replay) {
         info.replay = replay;
-        if (event.type === "msg" && replay === "join") {
+        if ((event.type === "msg" || event.type === "img") && replay === "join") {
           if (seen.isDuplicate(line)) {
             skipped++;
             return;
           }
           seen.add(line);
         }
-      } else if (event.type === "msg") {
+      } else if (event.type === "msg" || event.type === "img") {
         seen.add(line);
       }
 

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { DEFAULT_MAX_LINE, MAX_BAN_MINUTES, MAX_PING_TOKEN } from "./limits.ts";
+import { DEFAULT_MAX_LINE, MAX_BAN_MINUTES, MAX_IMAGE_URL, MAX_PING_TOKEN } from "./limits.ts";
 import { type ErrorCode, ProtocolError } from "./errors.ts";
 import { validateNick } from "./nick.ts";
 import { checkWhoPattern } from "./pattern.ts";
@@ -35,7 +35,12 @@ export type ClientCommand =
   | { type: "kick"; nick: string }
   | { type: "ban"; nick: string; minutes?: number }
   | { type: "unban"; nick: string }
-  | { type: "bans" };
+  | { type: "bans" }
+  | { type: "cmds" }
+  | { type: "uptime" }
+  | { type: "stats" }
+  | { type: "img"; url: string }
+  | { type: "cap"; names: string[] };
 
 /** The `type` of a command. */
 export type CommandType = ClientCommand["type"];
@@ -82,6 +87,23 @@ export const MAX_HISTORY_ARG = 999_999_999;
 export const MAX_ECHOED_WORD = 32;
 
 const WORD_FORBIDDEN = /[\s\p{Cc}]/u;
+
+/** An `IMG` URL: http or https, a host, no whitespace or control character, within {@linkcode MAX_IMAGE_URL}. */
+function checkImageUrl(raw: string): string {
+  const url = raw.trim();
+  if (url === "") throw new ProtocolError("img_requires_url");
+  if (exceedsCodePoints(url, MAX_IMAGE_URL) || WORD_FORBIDDEN.test(url)) throw new ProtocolError("invalid_image_url");
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ProtocolError("invalid_image_url");
+  }
+  if ((parsed.protocol !== "http:" && parsed.protocol !== "https:") || parsed.hostname === "") {
+    throw new ProtocolError("invalid_image_url");
+  }
+  return url;
+}
 
 /** Trims a text field; a control character left inside (a line break anywhere) is refused. */
 function checkText(raw: string, missing: ErrorCode): string {
@@ -333,6 +355,62 @@ export const COMMAND_SPECS = [
     args: none,
     check: same,
   }),
+  spec({
+    verb: "CMDS",
+    type: "cmds",
+    usage: "CMDS",
+    help: "the command words, on one line",
+    arity: { min: 0, max: 0 },
+    beforeJoin: false,
+    build: () => ({ type: "cmds" }),
+    args: none,
+    check: same,
+  }),
+  spec({
+    verb: "UPTIME",
+    type: "uptime",
+    usage: "UPTIME",
+    help: "how long the server has been running",
+    arity: { min: 0, max: 0 },
+    beforeJoin: false,
+    build: () => ({ type: "uptime" }),
+    args: none,
+    check: same,
+  }),
+  spec({
+    verb: "STATS",
+    type: "stats",
+    usage: "STATS",
+    help: "users online, uptime and messages since the server started",
+    arity: { min: 0, max: 0 },
+    beforeJoin: false,
+    build: () => ({ type: "stats" }),
+    args: none,
+    check: same,
+  }),
+  spec({
+    verb: "IMG",
+    type: "img",
+    usage: "IMG <url>",
+    help: "share an image by its http(s) URL",
+    arity: { min: 1, max: 1 },
+    missing: "img_requires_url",
+    beforeJoin: false,
+    build: ([url]) => ({ type: "img", url }),
+    args: (c) => [c.url],
+    check: (c) => ({ type: "img", url: checkImageUrl(c.url) }),
+  }),
+  spec({
+    verb: "CAP",
+    type: "cap",
+    usage: "CAP [<capability> ...]",
+    help: "declare the extension lines you understand (alone: list them)",
+    arity: { min: 0, max: 1 },
+    beforeJoin: true,
+    build: ([names]) => ({ type: "cap", names: names === undefined ? [] : names.split(" ").filter(Boolean) }),
+    args: (c) => c.names,
+    check: (c) => ({ type: "cap", names: c.names.map((n) => n.trim()).filter(Boolean) }),
+  }),
 ] as const;
 
 /** The table entry of every command type. */
@@ -352,6 +430,9 @@ export const HELP_TEXT = `Commands: ${COMMAND_SPECS.filter((s) => !("operator" i
 export const OPERATOR_HELP_TEXT = `Operator commands: ${
   COMMAND_SPECS.filter((s) => "operator" in s).map((s) => s.usage).join(", ")
 }`;
+
+/** The `SYS` text of `CMDS` (the original Wirechat's one-line list), generated from the table. */
+export const CMDS_TEXT = `Available commands: ${COMMAND_WORDS.join(", ")}`;
 
 function specOf<T extends CommandType>(type: T): CommandSpec<T> {
   return COMMAND_SPEC[type] as CommandSpec<T>;

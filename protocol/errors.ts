@@ -24,6 +24,10 @@ export type ErrorCode =
   | "server_full"
   | "unavailable"
   | "pattern_too_long"
+  /** `IMG` without a URL. */
+  | "img_requires_url"
+  /** `IMG` with something that is not an http(s) URL within `MAX_IMAGE_URL`. */
+  | "invalid_image_url"
   /** A structured dialect's frame that is not a valid message (JSON dialects only). */
   | "bad_message"
   | "expected_admin"
@@ -59,6 +63,8 @@ export const ERROR_TEXT: Readonly<Record<ErrorCode, (detail?: string) => string>
   server_full: () => "Server full",
   unavailable: (why = "") => `Service unavailable${why ? `: ${why}` : ""}`,
   pattern_too_long: () => `Pattern too long (at most ${MAX_WHO_PATTERN} characters)`,
+  img_requires_url: () => "IMG requires a URL",
+  invalid_image_url: () => "Invalid image URL",
   bad_message: (why = "") => `Malformed message${why ? `: ${why}` : ""}`,
   expected_admin: () => "Expected: ADMIN <token>",
   invalid_admin_token: () => "Invalid admin token",

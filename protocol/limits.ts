@@ -16,6 +16,12 @@ export const MAX_NICK_LENGTH = 20;
  */
 export const MAX_WHO_PATTERN = 256;
 
+/**
+ * Longest URL `IMG` accepts, in code points (the common browser limit); a
+ * longer one is refused with `ERR Invalid image URL`.
+ */
+export const MAX_IMAGE_URL = 2000;
+
 /** Default longest client line, in code points, command word included. */
 export const DEFAULT_MAX_LINE = 2048;
 

@@ -13,3 +13,5 @@ export * from "./pattern.ts";
 export * from "./commands.ts";
 export * from "./events.ts";
 export * from "./version.ts";
+export * from "./capabilities.ts";
+export * from "./uptime.ts";

@@ -8,6 +8,7 @@
 import { REPLAY_FOOTER, REPLAY_HEADER } from "../client/terminal/chat_view.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer } from "./helpers.ts";
+import { capabilitySubprotocols } from "../protocol/mod.ts";
 import { startLegacyServer } from "./legacy_server.ts";
 import { count, SESSION, startPane, stopTmux, tmux, transcript, typeLine, waitCursorX, waitScreen } from "./tmux.ts";
 
@@ -20,7 +21,7 @@ Deno.test({
     let second: Awaited<ReturnType<typeof startTestServer>> | undefined;
     let socketPath: string | undefined;
     try {
-      const bob = await join(first.url, "bob");
+      const bob = await join(first.url, "bob", capabilitySubprotocols(["typing"]));
       bob.send("MSG before alice");
       await bob.until(/ bob: before alice$/);
 

@@ -6,6 +6,7 @@
  */
 import { assertEquals } from "./assert.ts";
 import { join, startTestServer, steppableWallClock } from "./helpers.ts";
+import { capabilitySubprotocols } from "../protocol/mod.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -15,7 +16,7 @@ Deno.test("a backward wall-clock step of an hour: lines, new connections and typ
     // Loopback is normally exempt from the per-address limits; here it is not, so the connection rate applies.
     await using srv = await startTestServer({ limitExempt: "", connectsPerMinute: 3, ratePerSecond: 1000 });
     await using alice = await join(srv.url, "alice");
-    await using bob = await join(srv.url, "bob");
+    await using bob = await join(srv.url, "bob", capabilitySubprotocols(["typing"]));
     alice.send("TYPING");
     await bob.expect("TYPING alice");
 

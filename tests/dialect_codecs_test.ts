@@ -114,6 +114,16 @@ Deno.test("wirechat.json codec: commands, versions, unknown types and errors", (
     '{"v":1,"type":"error","code":"no_such_user","text":"No such user: zed","detail":"zed"}',
   );
   assertEquals(encodeJsonEvent({ type: "rename", from: "a", to: "b" }), '{"v":1,"type":"rename","from":"a","to":"b"}');
+  // The original's commands and IMG have JSON forms too.
+  assertEquals(decodeJsonCommand('{"type":"img","url":"https://x.org/a.png"}'), {
+    type: "img",
+    url: "https://x.org/a.png",
+  });
+  assertEquals(decodeJsonCommand('{"type":"stats"}'), { type: "stats" });
+  assertEquals(
+    encodeJsonEvent({ type: "img", ts: "2026-11-22T03:11:07.123Z", nick: "a", url: "https://x.org/a.png" }),
+    '{"v":1,"type":"img","ts":"2026-11-22T03:11:07.123Z","nick":"a","url":"https://x.org/a.png"}',
+  );
 });
 
 Deno.test("wschat codec: the nickname rule and lenient client messages", () => {

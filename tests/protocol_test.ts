@@ -6,6 +6,8 @@ import {
   type ErrorCode,
   formatClientCommand,
   formatLine,
+  formatUptime,
+  MAX_IMAGE_URL,
   MAX_NICK_LENGTH,
   neutralize,
   nickMatcher,
@@ -44,6 +46,8 @@ Deno.test("every ERR text is exactly the contract's", () => {
     server_full: "Server full",
     unavailable: "Service unavailable",
     pattern_too_long: "Pattern too long (at most 256 characters)",
+    img_requires_url: "IMG requires a URL",
+    invalid_image_url: "Invalid image URL",
     bad_message: "Malformed message",
     expected_admin: "Expected: ADMIN <token>",
     invalid_admin_token: "Invalid admin token",
@@ -199,4 +203,43 @@ Deno.test("WHO patterns: * is any run, case-insensitive, other characters litera
 Deno.test("neutralize replaces controls, escapes and bidi overrides", () => {
   assertEquals(neutralize("a\u001b[31mb\rc\u202ed\u0085"), "a\u241b[31mb\u240dc\ufffdd\ufffd");
   assertEquals(neutralize("plain ✓"), "plain ✓");
+});
+
+Deno.test("IMG: an http(s) URL up to MAX_IMAGE_URL code points; anything else is refused", () => {
+  assertEquals(parseClientLine("img  https://example.org/cat.png "), {
+    type: "img",
+    url: "https://example.org/cat.png",
+  });
+  assertEquals(parseClientLine("IMG http://127.0.0.1:8080/a.gif?x=1#y").type, "img");
+  assertEquals(refusal("IMG"), "ERR IMG requires a URL");
+  assertEquals(refusal("IMG    "), "ERR IMG requires a URL");
+  for (
+    const bad of [
+      "ftp://example.org/a.png",
+      "javascript:alert(1)",
+      "data:image/png;base64,AAAA",
+      "example.org/a.png",
+      "https://",
+      "http://exa mple.org/a.png",
+      "https://example.org/a\u0007.png",
+      "file:///etc/passwd",
+    ]
+  ) assertEquals(refusal(`IMG ${bad}`), "ERR Invalid image URL", bad);
+  // The bound is inclusive: MAX_IMAGE_URL code points pass, one more is refused (the line limit is not reached).
+  const prefix = "https://example.org/";
+  const atMax = prefix + "é".repeat(MAX_IMAGE_URL - prefix.length);
+  assertEquals(codePointLength(atMax), MAX_IMAGE_URL);
+  assertEquals(parseClientLine(`IMG ${atMax}`), { type: "img", url: atMax });
+  assertEquals(refusal(`IMG ${atMax}é`), "ERR Invalid image URL");
+});
+
+Deno.test("UPTIME format: Ss, Zm Ss, Yh Zm, Xd Yh Zm at each edge", () => {
+  assertEquals(formatUptime(0), "0s");
+  assertEquals(formatUptime(59_999), "59s");
+  assertEquals(formatUptime(60_000), "1m 0s");
+  assertEquals(formatUptime(3_599_999), "59m 59s");
+  assertEquals(formatUptime(3_600_000), "1h 0m");
+  assertEquals(formatUptime(86_399_999), "23h 59m");
+  assertEquals(formatUptime(86_400_000), "1d 0h 0m");
+  assertEquals(formatUptime(((3 * 24 + 4) * 60 + 5) * 60_000 + 6_000), "3d 4h 5m");
 });

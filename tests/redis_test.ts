@@ -7,6 +7,7 @@ import { createRedisBus } from "../server/redis/bus.ts";
 import { REDIS_BACK_NOTICE, REDIS_LOST_NOTICE } from "../server/redis/setup.ts";
 import { connect, join, startTestServer, type TestClient } from "./helpers.ts";
 import { dumpRedis, type NodeProcess, spawnNode, startRedis, type TestRedis, within } from "./redis_helpers.ts";
+import { capabilitySubprotocols } from "../protocol/mod.ts";
 
 /** Short heartbeat TTL so dead nodes are detected quickly in tests. */
 const TTL_MS = 1500;
@@ -86,7 +87,8 @@ Deno.test("two nodes share one room: one order, WHO, PM, TYPING, nick collision,
   await using b = await startTestServer(shared);
   if (await metric(a.port, "wirechat_redis_up") !== "1") throw new Error("redis gauge should be 1");
 
-  await using alice = await join(a.url, "alice");
+  // alice shows typing notices and the copy of her own PMs.
+  await using alice = await join(a.url, "alice", capabilitySubprotocols(["pm", "typing"]));
   await using bob = await join(b.url, "bob");
   await alice.expect("SYS bob joined the chat!");
 

@@ -63,6 +63,9 @@ Deno.test("tcp: TCP and WebSocket users share one room, WHO and replay", async (
     tcp.send("MSG from nc");
     await expect(tcp, /^MSG \[.*\] netcat: from nc$/);
     await expect(ws, /^MSG \[.*\] netcat: from nc$/);
+    // Over TCP a client declares capabilities with CAP: netcat shows the copy of its own PMs.
+    tcp.send("CAP pm");
+    await expect(tcp, "SYS Capabilities: pm");
     tcp.send("PM webby psst");
     await expect(tcp, /^PM \[.*\] netcat -> webby: psst$/);
     await expect(ws, /^PM \[.*\] netcat -> webby: psst$/);

@@ -126,6 +126,14 @@ export function renderEventLine(ev: ServerEvent | UnknownLine, ctx: RenderContex
       const who = own ? style.bold(nick(ev.nick)) : nick(ev.nick);
       return withPrefix(`${own ? OWN_MARK : " "} ${style.dim(formatTime(ev.ts, ctx.now))} ${who}: `, safeText(ev.text));
     }
+    case "img": {
+      const own = sameNick(ev.nick, ctx.ownNick);
+      const who = own ? style.bold(nick(ev.nick)) : nick(ev.nick);
+      return withPrefix(
+        `${own ? OWN_MARK : " "} ${style.dim(formatTime(ev.ts, ctx.now))} ${who} [image] `,
+        safeText(ev.url),
+      );
+    }
     case "pm": {
       const own = sameNick(ev.from, ctx.ownNick);
       const tag = style.magenta(own ? "[PM to" : "[PM from");

@@ -78,6 +78,10 @@ const DECODERS = new Map<string, Decoder>([
   }],
   ["version", () => ({ type: "version" })],
   ["help", () => ({ type: "help" })],
+  ["cmds", () => ({ type: "cmds" })],
+  ["uptime", () => ({ type: "uptime" })],
+  ["stats", () => ({ type: "stats" })],
+  ["img", (o) => ({ type: "img", url: stringField(o, "url") ?? "" })],
   ["quit", () => ({ type: "quit" })],
 ]);
 

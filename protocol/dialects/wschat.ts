@@ -3,8 +3,10 @@
  * `{sender, action, contents, timestamp}` over a WebSocket path, with
  * server-assigned UUID identities. Pure codec.
  *
- * Decisions (see docs/PROTOCOL.md): `timestamp` is Unix seconds, as the
- * seed's format says; the client's `sender` and `timestamp` are ignored and
+ * Decisions (see docs/PROTOCOL.md): `timestamp` is Unix nanoseconds, like
+ * the original servers (Go's `UnixNano`), written as an exact JSON integer
+ * (it is beyond 2^53, so the digits are written here, not by
+ * `JSON.stringify`); the client's `sender` and `timestamp` are ignored and
  * the server's put on every echo; a member of another dialect appears with
  * its nickname as `sender`/`contents`.
  *
@@ -30,8 +32,8 @@ export interface WschatMessage {
   sender: string;
   action: WschatAction;
   contents: string;
-  /** Unix seconds. */
-  timestamp: number;
+  /** Unix nanoseconds. */
+  timestamp: bigint;
 }
 
 /**
@@ -48,14 +50,25 @@ export function wschatNick(uuid: string): string {
   return WSCHAT_NICK_PREFIX + uuid.replaceAll("-", "").slice(0, WSCHAT_NICK_HEX_DIGITS).toLowerCase();
 }
 
-/** Unix seconds for a millisecond time (the seed's `timestamp` precision). */
-export function unixSeconds(ms: number): number {
-  return Math.floor(ms / 1000);
+/** Unix nanoseconds for a millisecond time. */
+export function unixNanos(ms: number): bigint {
+  return BigInt(Math.floor(ms)) * 1_000_000n;
 }
 
-/** The frame for a message, fields in the seed's order. */
+/**
+ * The frame for a message, fields in the seed's order; the timestamp is an
+ * exact JSON integer whatever its size.
+ *
+ * @example
+ * ```ts
+ * import { encodeWschat } from "./wschat.ts";
+ * const frame = encodeWschat({ sender: "s", action: "chat", contents: "hi", timestamp: 1732623456789000001n });
+ * if (!frame.endsWith(',"timestamp":1732623456789000001}')) throw new Error(frame);
+ * ```
+ */
 export function encodeWschat(m: WschatMessage): string {
-  return JSON.stringify({ sender: m.sender, action: m.action, contents: m.contents, timestamp: m.timestamp });
+  const head = JSON.stringify({ sender: m.sender, action: m.action, contents: m.contents });
+  return `${head.slice(0, -1)},"timestamp":${m.timestamp.toString()}}`;
 }
 
 /**

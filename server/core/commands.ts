@@ -10,18 +10,23 @@
  */
 import { getLogger } from "@logtape/logtape";
 import {
+  type Capability,
+  CAPABILITY_NAMES,
+  capabilityNamed,
   CloseCode,
+  CMDS_TEXT,
   type CommandOf,
   type CommandType,
+  formatUptime,
   HELP_TEXT,
   OPERATOR_HELP_TEXT,
   type ServerEvent,
   VERSION,
 } from "../../protocol/mod.ts";
 import type { AdminVerdict } from "./admin_auth.ts";
-import type { Maybe } from "./bus.ts";
 import type { Moderation } from "./moderation.ts";
 import { MODERATION_HANDLERS } from "./moderation_commands.ts";
+import { andThen, type Maybe } from "./bus.ts";
 import type { Peer } from "./peer.ts";
 import type { Outcome, Room } from "./room.ts";
 
@@ -49,6 +54,10 @@ export interface CommandContext {
   readonly operator: boolean;
   /** Checks an `ADMIN` attempt (counting this connection's failures); makes it an operator when right. */
   tryAdmin(token: string): AdminVerdict;
+  /** Adds capabilities; returns every declared one, sorted. */
+  declare(caps: readonly Capability[]): Capability[];
+  /** Milliseconds since the server started. */
+  uptimeMs(): number;
 }
 
 /** The handler of one command type. */
@@ -76,4 +85,22 @@ export const COMMAND_HANDLERS: { readonly [T in CommandType]: Handler<T> } = {
     if (s.operator) s.reply({ type: "notice", text: OPERATOR_HELP_TEXT });
   },
   ...MODERATION_HANDLERS,
+  cmds: (_cmd, s) => s.reply({ type: "notice", text: CMDS_TEXT }),
+  uptime: (_cmd, s) => s.reply({ type: "notice", text: `Uptime: ${formatUptime(s.uptimeMs())}` }),
+  stats: (_cmd, s) =>
+    andThen(s.room.users(), (users) =>
+      s.reply({
+        type: "notice",
+        text: `Users: ${users} | Uptime: ${formatUptime(s.uptimeMs())} | Messages (session): ${s.room.messages}`,
+      })),
+  img: (cmd, s) => s.settle(s.room.image(s.peer, cmd.url)),
+  cap(cmd, s) {
+    if (cmd.names.length === 0) {
+      return s.reply({ type: "notice", text: `Capabilities available: ${CAPABILITY_NAMES.join(", ")}` });
+    }
+    // Names this server does not know are ignored (a newer client may offer more); the answer says what is on.
+    const known = cmd.names.map(capabilityNamed).filter((c): c is Capability => c !== undefined);
+    const on = s.declare(known);
+    s.reply({ type: "notice", text: `Capabilities: ${on.length ? on.join(", ") : "none"}` });
+  },
 };

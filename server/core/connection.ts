@@ -75,6 +75,8 @@ export interface ConnectionOptions {
   wire: Wire;
   /** Milliseconds a close may take (close handshake, FIN) before the socket is destroyed. */
   closeTimeoutMs: number;
+  /** The WebSocket subprotocols the client offered (`wirechat.cap.*` offers declare capabilities). */
+  protocols?: readonly string[];
 }
 
 /** What a transport drives. */
@@ -197,7 +199,7 @@ export function openConnection(ctx: ServerContext, options: ConnectionOptions): 
     },
   };
 
-  const session = ctx.attach(peer, dialect);
+  const session = ctx.attach(peer, dialect, options.protocols);
   return {
     peer,
     session,

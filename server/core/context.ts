@@ -37,8 +37,14 @@ export interface ServerContext {
   readonly admission: Admission;
   /** True once shutdown began: transports refuse new connections. */
   readonly shuttingDown: boolean;
-  /** Creates and registers the session for a new peer speaking `dialect`. */
-  attach(peer: Peer, dialect: Dialect): Session;
+  /**
+   * Creates and registers the session for a new peer speaking `dialect`;
+   * `protocols`: the WebSocket subprotocols the client offered (they may
+   * declare capabilities).
+   */
+  attach(peer: Peer, dialect: Dialect, protocols?: readonly string[]): Session;
+  /** Milliseconds since the server started (monotonic). */
+  uptimeMs(): number;
   /**
    * Registers a promise that settles when a transport connection has fully
    * ended. With `remote`, the connection counts against the client limits
@@ -52,9 +58,14 @@ export interface ServerContext {
 
 /** Creates the context; `isShuttingDown` reads the server's state. */
 export function createContext(
-  parts: Omit<ServerContext, "connections" | "attach" | "shuttingDown" | "track" | "drained" | "admission">,
+  parts: Omit<
+    ServerContext,
+    "connections" | "attach" | "shuttingDown" | "track" | "drained" | "admission" | "uptimeMs"
+  >,
   isShuttingDown: () => boolean,
 ): ServerContext {
+  const started = performance.now();
+  const uptimeMs = () => performance.now() - started;
   const connections = new Set<Connection>();
   const live = new Set<Promise<void>>();
   const { config, room, metrics } = parts;
@@ -84,13 +95,16 @@ export function createContext(
     async drained() {
       await Promise.all([...live]);
     },
-    attach(peer, dialect) {
+    uptimeMs,
+    attach(peer, dialect, protocols) {
       const conn: Connection = {
         peer,
         session: createSession({
           room,
           peer,
           dialect,
+          protocols,
+          uptimeMs,
           maxLine: config.maxLine,
           rateLimit: { burst: config.rateBurst, perSecond: config.ratePerSecond },
           onError: (code) => metrics.inc("wirechat_errors_total", 1, { code }),

@@ -41,6 +41,11 @@ export interface DialectPolicy {
   readonly replay: boolean;
   /** A binary frame gets an error event before the 1003 close. */
   readonly binaryError: boolean;
+  /**
+   * `declared`: the client receives extension lines only for the capabilities it declared (`CAP`, or
+   * `wirechat.cap.*` subprotocol offers); `all`: the dialect shows whatever its encoder knows.
+   */
+  readonly capabilities: "declared" | "all";
 }
 
 /** One wire format over a frame transport. */
@@ -51,11 +56,12 @@ export interface Dialect {
   readonly batch: boolean;
   /**
    * One inbound frame (or TCP line) as a raw command: syntax only, the
-   * session validates it.
+   * session validates it. Undefined: a frame the dialect ignores (wschat's
+   * empty message).
    *
    * @throws {ProtocolError} for a frame that is not a command.
    */
-  decode(frame: string, limits: ParseOptions): ClientCommand;
+  decode(frame: string, limits: ParseOptions): ClientCommand | undefined;
   /** The frame text for an event, or undefined when this dialect does not show it. No side effects. */
   encode(event: ServerEvent, view: EncodeView): string | undefined;
   readonly policy: DialectPolicy;
@@ -87,7 +93,7 @@ export function createLineDialects(): LineDialects {
     lastLine = line;
     return line;
   }
-  const policy: DialectPolicy = { replay: true, binaryError: false };
+  const policy: DialectPolicy = { replay: true, binaryError: false, capabilities: "declared" };
   const make = (batch: boolean): Dialect => ({
     name: batch ? "line+batch" : "line",
     batch,

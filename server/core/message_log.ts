@@ -1,7 +1,9 @@
 /**
  * The message log: daily files `<dir>/<YYYY-MM-DD>-messages.txt` (UTC date of
- * the message), one `[<ts>] <nick>: <text>` line per public message. It is
- * the canonical history: the replay after a restart is read back from it.
+ * the message), one `[<ts>] <nick>: <text>` line per public message, and
+ * `[<ts>] IMG <nick> <url>` per shared image (a message line never looks
+ * like it: its first word ends with `:`). It is the canonical history: the
+ * replay after a restart is read back from it.
  *
  * Only `\n` ends a line, and the text rules refuse every control character,
  * so no accepted text can break one. A text holding U+2028 LINE SEPARATOR or
@@ -109,6 +111,7 @@ export function parseLogLine(line: string): ChatMessage | undefined {
   const close = line.indexOf("]");
   if (close < 2 || line[close + 1] !== " ") return undefined;
   const ts = line.slice(1, close);
+  if (line.startsWith(IMG_MARK, close + 2)) return parseImageRecord(ts, line.slice(close + 2 + IMG_MARK.length));
   const space = line.indexOf(" ", close + 2);
   if (space < close + 4 || line[space - 1] !== ":") return undefined;
   const nick = line.slice(close + 2, space - 1);
@@ -116,8 +119,23 @@ export function parseLogLine(line: string): ChatMessage | undefined {
   return { ts, nick, text: line.slice(space + 1) };
 }
 
+/** What follows `[<ts>] ` in an image record. */
+const IMG_MARK = "IMG ";
+
+/** `<nick> <url>` of an image record (neither holds whitespace). */
+function parseImageRecord(ts: string, rest: string): ChatMessage | undefined {
+  const space = rest.indexOf(" ");
+  if (space < 1) return undefined;
+  const nick = rest.slice(0, space);
+  const url = rest.slice(space + 1);
+  if (url === "" || /\s/u.test(url) || Number.isNaN(Date.parse(ts))) return undefined;
+  return { ts, nick, text: url, kind: "img" };
+}
+
 /** Formats a message as one log line, with its newline (escaped when the text holds U+2028 or U+2029). */
 export function formatLogLine(m: ChatMessage): string {
+  // An image's URL holds no whitespace (U+2028/U+2029 included): never escaped.
+  if (m.kind === "img") return `[${m.ts}] ${IMG_MARK}${m.nick} ${m.text}\n`;
   if (!NEEDS_ESCAPE.test(m.text)) return `[${m.ts}] ${m.nick}: ${m.text}\n`;
   return `${ESCAPED_LINE_MARK}[${m.ts}] ${m.nick}: ${escapeText(m.text)}\n`;
 }

@@ -11,6 +11,7 @@ import {
   type ChatMessage,
   CloseCode,
   DEFAULT_REPLAY,
+  messageEvent,
   neutralize,
   nickKey,
   nickMatcher,
@@ -90,6 +91,8 @@ export interface Room {
   join(peer: Peer, nick: string, options?: { replay?: boolean }): Outcome;
   rename(peer: Peer, nick: string): Outcome;
   say(peer: Peer, text: string): Outcome;
+  /** Shares an image (an `IMG` line, stored and replayed like a message). */
+  image(peer: Peer, url: string): Outcome;
   pm(peer: Peer, to: string, text: string): Outcome;
   typing(peer: Peer): void;
   who(peer: Peer, pattern?: string): Maybe<void>;
@@ -111,6 +114,10 @@ export interface Room {
   nickOf(peer: Peer): string | undefined;
   /** Number of members joined on this node. */
   readonly size: number;
+  /** Number of members in the room, on every node. */
+  users(): Maybe<number>;
+  /** Public messages (text and images) the room has delivered since this server started. */
+  readonly messages: number;
 }
 
 /** Creates the room actor. */
@@ -127,6 +134,7 @@ export function createRoom(options: RoomOptions): Room {
   let ring = createHistoryRing(replayLimit);
   let closing = false;
   const bans = options.bans ?? createBanList();
+  let messageCount = 0;
 
   const ref = (peer: Peer): MemberRef => ({ node: bus.node, id: peer.id });
   const isLocal = (m: MemberRef) => m.node === bus.node;
@@ -140,7 +148,7 @@ export function createRoom(options: RoomOptions): Room {
 
   function sendReplay(peer: Peer, messages: ChatMessage[]) {
     peer.send({ type: "replay_start", count: messages.length });
-    for (const m of messages) peer.send({ type: "msg", ...m });
+    for (const m of messages) peer.send(messageEvent(m));
     peer.send({ type: "replay_end" });
   }
 
@@ -200,8 +208,9 @@ export function createRoom(options: RoomOptions): Room {
       case "msg":
         clock.observe(ev.message.ts);
         ring.push(ev.message);
+        messageCount++;
         options.onMessage?.(ev.message, isLocal(ev.member));
-        deliver({ type: "msg", ...ev.message });
+        deliver(messageEvent(ev.message));
         return;
       case "pm": {
         const event: ServerEvent = { type: "pm", ts: ev.ts, from: ev.from, to: ev.to, text: ev.text };
@@ -321,6 +330,12 @@ export function createRoom(options: RoomOptions): Room {
       const message = { ts: clock.stamp().toISOString(), nick: m.nick, text };
       return andThen(bus.publish({ kind: "msg", message, member: ref(peer) }), () => undefined);
     },
+    image(peer, url) {
+      const m = member(peer);
+      if (!m) return undefined;
+      const message: ChatMessage = { ts: clock.stamp().toISOString(), nick: m.nick, text: url, kind: "img" };
+      return andThen(bus.publish({ kind: "msg", message, member: ref(peer) }), () => undefined);
+    },
     pm(peer, to, text) {
       const m = member(peer);
       if (!m) return undefined;
@@ -397,6 +412,10 @@ export function createRoom(options: RoomOptions): Room {
     nickOf: (peer) => members.get(peer.id)?.nick,
     get size() {
       return members.size;
+    },
+    users: () => andThen(bus.nicks(), (all) => all.length),
+    get messages() {
+      return messageCount;
     },
   };
 }

@@ -20,6 +20,9 @@
  */
 import { getLogger } from "@logtape/logtape";
 import {
+  capabilitiesOffered,
+  type Capability,
+  capabilityNeeded,
   type ClientCommand,
   CloseCode,
   COMMAND_SPEC,
@@ -66,6 +69,10 @@ export interface SessionOptions {
   moderation?: Moderation;
   /** Called when the session ends (after its leave notice). */
   onClose?: () => void;
+  /** The WebSocket subprotocols the client offered (`wirechat.cap.*` declare capabilities). */
+  protocols?: readonly string[];
+  /** Milliseconds since the server started (`UPTIME`, `STATS`; default: since this session was created). */
+  uptimeMs?: () => number;
 }
 
 /** What a transport drives. */
@@ -113,6 +120,11 @@ export function createSession(options: SessionOptions): Session {
   let finished = false;
   let busy: Promise<void> | undefined;
   const backlog: (() => Maybe<void>)[] = [];
+  const created = performance.now();
+  const uptimeMs = options.uptimeMs ?? (() => performance.now() - created);
+  /** Declared capabilities; only consulted when the dialect's policy is `declared`. */
+  const capabilities = new Set<Capability>(capabilitiesOffered(options.protocols ?? []));
+  const filtered = policy.capabilities === "declared";
   const view: EncodeView = {
     get self() {
       return room.nickOf(peer);
@@ -215,6 +227,11 @@ export function createSession(options: SessionOptions): Session {
       if (verdict === "granted") operator = true;
       return verdict;
     },
+    declare(caps) {
+      for (const cap of caps) capabilities.add(cap);
+      return [...capabilities].sort();
+    },
+    uptimeMs,
   };
 
   /** Refuses `cmd` by the operator's rules (forbidden words, bans): true when it was; a join is then closed. */
@@ -277,7 +294,9 @@ export function createSession(options: SessionOptions): Session {
       if (!admit()) return;
       let cmd: ClientCommand | ProtocolError;
       try {
-        cmd = validateCommand(dialect.decode(text, limits), limits);
+        const raw = dialect.decode(text, limits);
+        if (raw === undefined) return;
+        cmd = validateCommand(raw, limits);
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         cmd = err;
@@ -302,7 +321,13 @@ export function createSession(options: SessionOptions): Session {
       closing = true;
       if (!busy) finish();
     },
-    encode: (event) => dialect.encode(event, view),
+    encode(event) {
+      if (filtered) {
+        const needed = capabilityNeeded(event, view.self);
+        if (needed !== null && !capabilities.has(needed)) return undefined;
+      }
+      return dialect.encode(event, view);
+    },
     get nick() {
       return nick;
     },

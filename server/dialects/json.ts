@@ -24,6 +24,6 @@ export function createJsonDialect(): Dialect {
       }
       return frame;
     },
-    policy: { replay: true, binaryError: true },
+    policy: { replay: true, binaryError: true, capabilities: "all" },
   };
 }

@@ -60,6 +60,12 @@ export function createRiftchatDialect(newName: () => string = () => randomRiftNa
           return json({ code: 204, username: event.nick });
         case "msg":
           return chatMessage(event);
+        case "img":
+          // RiftChat has no image code: the URL is the message text.
+          return json({
+            code: 200,
+            message: { timestamp: Date.parse(event.ts), username: event.nick, message: event.url },
+          });
         case "pm":
           return json({
             code: 200,
@@ -87,6 +93,6 @@ export function createRiftchatDialect(newName: () => string = () => randomRiftNa
           return undefined;
       }
     },
-    policy: { autoJoin: () => ({ nick: newName() }), replay: true, binaryError: false },
+    policy: { autoJoin: () => ({ nick: newName() }), replay: true, binaryError: false, capabilities: "all" },
   };
 }

@@ -9,14 +9,24 @@
  * the seed asks; history is not replayed (the seed: "On join, users do not
  * receive the chat history"). Both are policy, applied by the session.
  *
+ * Timestamps are nanoseconds, strictly increasing within the room as the
+ * wschat clients see it: the real wschat page inserts each message after
+ * the last one with a strictly smaller timestamp, so equal stamps would show
+ * in reverse order. Each event is stamped once, when it is first encoded
+ * (events are encoded in the room's order); a stamp is its time (the
+ * message's own, else the clock) in nanoseconds, or one more than the
+ * previous stamp when that is not later. An empty chat message is ignored,
+ * like the original Go server does.
+ *
  * @module
  */
 import { CloseCode, ERROR_TEXT, type ErrorCode, nickKey, type ServerEvent } from "../../protocol/mod.ts";
 import {
   decodeWschatChat,
   encodeWschat,
-  unixSeconds,
+  unixNanos,
   WSCHAT_SYSTEM,
+  type WschatAction,
   wschatNick,
 } from "../../protocol/dialects/wschat.ts";
 import type { Dialect } from "../core/dialect.ts";
@@ -41,6 +51,14 @@ export function createWschatDialect(newUuid: () => string = () => crypto.randomU
   const identities = new Map<string, string>();
   /** Shared per event, so every wschat peer gets the same identities and timestamp. */
   const frameCache = new WeakMap<ServerEvent, string | null>();
+  let lastStamp = 0n;
+
+  /** The next strictly increasing stamp for something that happened at `ms`. */
+  function stamp(ms: number): bigint {
+    const ns = unixNanos(ms);
+    lastStamp = ns > lastStamp ? ns : lastStamp + 1n;
+    return lastStamp;
+  }
 
   /**
    * The wschat identity of a member: its UUID while a wschat user holds the
@@ -53,45 +71,29 @@ export function createWschatDialect(newUuid: () => string = () => crypto.randomU
     return identities.get(key) ?? nick;
   }
 
+  /** One frame, stamped now: `at` is the time it happened (a message's `ts`), else the clock. */
+  function frame(sender: string, action: WschatAction, contents: string, at?: string): string {
+    const timestamp = stamp(at === undefined ? Date.now() : Date.parse(at));
+    return encodeWschat({ sender, action, contents, timestamp });
+  }
+
   function frameOf(event: ServerEvent): string | undefined {
-    const now = unixSeconds(Date.now());
     switch (event.type) {
       case "join":
+        return frame(WSCHAT_SYSTEM, "connect", identity(event.nick));
       case "leave":
-        return encodeWschat({
-          sender: WSCHAT_SYSTEM,
-          action: event.type === "join" ? "connect" : "disconnect",
-          contents: identity(event.nick),
-          timestamp: now,
-        });
+        return frame(WSCHAT_SYSTEM, "disconnect", identity(event.nick));
       case "msg":
-        return encodeWschat({
-          sender: identity(event.nick),
-          action: "chat",
-          contents: event.text,
-          timestamp: unixSeconds(Date.parse(event.ts)),
-        });
+        return frame(identity(event.nick), "chat", event.text, event.ts);
+      case "img":
+        // The seed has no image action: the URL is the chat text.
+        return frame(identity(event.nick), "chat", event.url, event.ts);
       case "pm":
-        return encodeWschat({
-          sender: identity(event.from),
-          action: "chat",
-          contents: `(private to ${identity(event.to)}) ${event.text}`,
-          timestamp: unixSeconds(Date.parse(event.ts)),
-        });
+        return frame(identity(event.from), "chat", `(private to ${identity(event.to)}) ${event.text}`, event.ts);
       case "rename":
-        return encodeWschat({
-          sender: WSCHAT_SYSTEM,
-          action: "chat",
-          contents: `${event.from} is now known as ${event.to}`,
-          timestamp: now,
-        });
+        return frame(WSCHAT_SYSTEM, "chat", `${event.from} is now known as ${event.to}`);
       case "error":
-        return encodeWschat({
-          sender: WSCHAT_SYSTEM,
-          action: "error",
-          contents: ERROR_TEXT[event.code](event.detail),
-          timestamp: now,
-        });
+        return frame(WSCHAT_SYSTEM, "error", ERROR_TEXT[event.code](event.detail));
       default:
         return undefined;
     }
@@ -100,7 +102,10 @@ export function createWschatDialect(newUuid: () => string = () => crypto.randomU
   return {
     name: "wschat",
     batch: false,
-    decode: (frame) => ({ type: "msg", text: decodeWschatChat(frame) }),
+    decode(frame) {
+      const text = decodeWschatChat(frame);
+      return text.trim() === "" ? undefined : { type: "msg", text };
+    },
     encode(event) {
       if (event.type === "error") return frameOf(event);
       const cached = frameCache.get(event);
@@ -126,6 +131,7 @@ export function createWschatDialect(newUuid: () => string = () => crypto.randomU
       closeAfterError: closeFor,
       replay: false,
       binaryError: true,
+      capabilities: "all",
     },
   };
 }

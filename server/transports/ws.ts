@@ -57,6 +57,9 @@ export function offeredProtocols(header: string | null | undefined): string[] {
   return (header ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
+/** The paths that upgrade to the chat in the line protocol (or JSON): `/`, and `/ws`, the original browser client's. */
+export const CHAT_PATHS: readonly string[] = ["/", "/ws"];
+
 /** The dialect for an upgrade to `path` offering `offered`, and the subprotocol to answer; undefined: no such path. */
 export function negotiate(
   ctx: ServerContext,
@@ -65,7 +68,7 @@ export function negotiate(
 ): { dialect: Dialect; protocol?: string } | undefined {
   const { dialects } = ctx;
   if (path === WSCHAT_PATH) return { dialect: dialects.wschat };
-  if (path !== "/") return undefined;
+  if (!CHAT_PATHS.includes(path)) return undefined;
   if (offered.includes(JSON_SUBPROTOCOL)) return { dialect: dialects.json, protocol: JSON_SUBPROTOCOL };
   if (offered.includes(BATCH_SUBPROTOCOL)) return { dialect: dialects.batch, protocol: BATCH_SUBPROTOCOL };
   return { dialect: dialects.line };
@@ -191,9 +194,10 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
     });
   }
 
-  function serve(ws: WebSocket, socket: Duplex, dialect: Dialect, remote: string) {
+  function serve(ws: WebSocket, socket: Duplex, dialect: Dialect, remote: string, protocols: readonly string[]) {
     const conn = openConnection(ctx, {
       remote,
+      protocols,
       transport: "ws",
       dialect,
       closeTimeoutMs,
@@ -263,7 +267,8 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
         return refuseHandshake(socket, problem.status, problem.reason + "\n", problem.headers);
       }
       const path = new URL(request.url).pathname;
-      const route = negotiate(ctx, path, offeredProtocols(request.headers.get("sec-websocket-protocol")));
+      const offered = offeredProtocols(request.headers.get("sec-websocket-protocol"));
+      const route = negotiate(ctx, path, offered);
       if (!route) return refuseHandshake(socket, 404, "Not found\n");
       const refusal = guard(request, remote);
       if (refusal === "server_full") return refuseFull(req, socket, head);
@@ -274,7 +279,7 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
         return;
       }
       chosen.set(req, route.protocol ?? false);
-      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, socket, route.dialect, remote));
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, socket, route.dialect, remote, offered));
     },
     close() {
       clearInterval(heartbeat);
