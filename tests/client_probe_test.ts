@@ -12,6 +12,7 @@ import { createVersionProbe } from "../client/terminal/version_probe.ts";
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer, waitUntil } from "./helpers.ts";
 import { startLegacyServer } from "./legacy_server.ts";
+import { capabilitySubprotocols } from "../protocol/mod.ts";
 
 // deno-lint-ignore no-control-regex
 const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
@@ -83,7 +84,8 @@ Deno.test("probe: against v1.0 (ERR for VERSION) the probe's ERR is hidden and a
 
 Deno.test("probe: against our server the answer is not shown and TYPING is sent (v1)", async () => {
   await using server = await startTestServer();
-  await using bob = await join(server.url, "bob");
+  // bob reads TYPING lines, so it declares the typing capability.
+  await using bob = await join(server.url, "bob", capabilitySubprotocols(["typing"]));
   const shown = await runAgainst(server.url, async (t) => {
     await bob.until("SYS alice joined the chat!");
     // WHO is answered after VERSION (in order): once its answer is shown, the probe has its answer.

@@ -48,7 +48,7 @@ function createInbox<T>(): Inbox<T> {
     async next(timeoutMs = DIALECT_WAIT_MS) {
       const signal = AbortSignal.timeout(timeoutMs);
       while (read >= items.length) {
-        const recent = JSON.stringify(items.slice(-5), (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
+        const recent = JSON.stringify(items.slice(-5));
         if (isClosed) throw new Error(`connection closed while waiting; last items ${recent}`);
         if (signal.aborted) throw new Error(`timed out waiting; last items ${recent}`);
         await new Promise<void>((resolve) => {
@@ -81,26 +81,11 @@ export interface JsonWsClient extends AsyncDisposable {
   close(): Promise<EndInfo>;
 }
 
-/**
- * Parses a JSON frame; an integer beyond 2^53 comes back as an exact `bigint`
- * (from its digits in the frame), so a test can check what was written.
- */
-export function parseExact(text: string): Json {
-  return JSON.parse(
-    text,
-    // deno-lint-ignore no-explicit-any
-    (_key, value, context?: any) =>
-      typeof value === "number" && !Number.isSafeInteger(value) && /^-?\d+$/.test(context?.source ?? "")
-        ? BigInt(context.source)
-        : value,
-  );
-}
-
-/** Opens a WebSocket to `url` offering `protocols`; resolves once open. Frames are parsed with {@linkcode parseExact}. */
+/** Opens a WebSocket to `url` offering `protocols`; resolves once open. */
 export async function connectJsonWs(url: string, protocols?: string | string[]): Promise<JsonWsClient> {
   const ws = new WebSocket(url, protocols);
   const inbox = createInbox<Json>();
-  ws.onmessage = (e) => inbox.push(parseExact(String(e.data)));
+  ws.onmessage = (e) => inbox.push(JSON.parse(String(e.data)));
   ws.onclose = (e) => inbox.end({ code: e.code, reason: e.reason });
   ws.onerror = () => {};
   await new Promise<void>((resolve, reject) => {
