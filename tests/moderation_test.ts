@@ -231,7 +231,7 @@ Deno.test("BAN: behind an exempt (proxy) address only the nick (and its look-ali
   );
 });
 
-Deno.test("forbidden words: MSG and PM refused with ERR, nothing delivered; NICK refused at join (closed) and at rename (kept)", async () => {
+Deno.test("forbidden words: MSG, PM and IMG refused with ERR, nothing delivered; NICK refused at join (closed) and at rename (kept)", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/words.txt`, "darn\nheck it\n");
@@ -244,6 +244,8 @@ Deno.test("forbidden words: MSG and PM refused with ERR, nothing delivered; NICK
     alice.send("MSG h3ck, it");
     await alice.expect("ERR Message contains forbidden content");
     alice.send("PM bob darn");
+    await alice.expect("ERR Message contains forbidden content");
+    alice.send("IMG https://example.org/pics/d4rn.png");
     await alice.expect("ERR Message contains forbidden content");
     alice.send("MSG darnation is fine");
     await bob.expect(/^MSG \[[^\]]+\] alice: darnation is fine$/);
