@@ -258,3 +258,29 @@ Deno.test("forbidden words: MSG, PM and IMG refused with ERR, nothing delivered;
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("wirechat.json clients moderate with the same commands as objects", async () => {
+  await using t = await startTestServer({ adminToken: TOKEN });
+  await using bob = await join(t.url, "bob");
+  await using json = await connectJsonWs(t.url, "wirechat.json");
+  json.send({ v: 1, type: "nick", nick: "jason" });
+  await bob.until("SYS jason joined the chat!");
+  const next = async (type: string) => {
+    for (let f = await json.next();; f = await json.next()) if (f.type === type) return f;
+  };
+  json.send({ type: "kick", nick: "bob" });
+  assertEquals((await next("error")).code, "admin_only");
+  json.send({ type: "admin", token: TOKEN });
+  assertEquals((await next("notice")).text, "Admin privileges granted");
+  json.send({ type: "ban", nick: "mallory", minutes: "ten" });
+  assertEquals((await next("error")).code, "bad_message");
+  json.send({ type: "ban", nick: "mallory", minutes: 10 });
+  assertEquals((await next("notice")).text, "Banned mallory for 10 minutes");
+  json.send({ type: "bans" });
+  assertEquals((await next("notice")).text, "Bans (1): mallory (nickname only, 10 min left, by jason)");
+  json.send({ type: "unban", nick: "Mallory" });
+  assertEquals((await next("notice")).text, "Unbanned Mallory");
+  json.send({ type: "kick", nick: "bob" });
+  await bob.until("SYS You were kicked by an admin");
+  assertEquals((await bob.closed).code, 4000);
+});

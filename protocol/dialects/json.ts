@@ -82,6 +82,17 @@ const DECODERS = new Map<string, Decoder>([
   ["uptime", () => ({ type: "uptime" })],
   ["stats", () => ({ type: "stats" })],
   ["img", (o) => ({ type: "img", url: stringField(o, "url") ?? "" })],
+  ["admin", (o) => ({ type: "admin", token: stringField(o, "token") ?? "" })],
+  ["kick", (o) => ({ type: "kick", nick: stringField(o, "nick") ?? "" })],
+  ["ban", (o) => {
+    const nick = stringField(o, "nick") ?? "";
+    const minutes = o.minutes;
+    if (minutes === undefined || minutes === null) return { type: "ban", nick };
+    if (typeof minutes !== "number") throw new ProtocolError("bad_message", `field "minutes" must be an integer`);
+    return { type: "ban", nick, minutes };
+  }],
+  ["unban", (o) => ({ type: "unban", nick: stringField(o, "nick") ?? "" })],
+  ["bans", () => ({ type: "bans" })],
   ["quit", () => ({ type: "quit" })],
 ]);
 
