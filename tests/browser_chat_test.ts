@@ -577,15 +577,17 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       });
       await joinAs(p, "viewer");
       await using ada = await join(srv.url, "ada");
-      // The server's IMG line, as the original Wirechat's IMG command is relayed: IMG [<ts>] <nick> <url>.
-      const ts = new Date().toISOString();
-      const shared = ["https://images.example/cat.png", "javascript:alert(1)"];
-      for (const url of shared) {
-        for (const c of srv.server.context.connections) c.peer.send({ type: "img", ts, nick: "ada", url });
-      }
-      await ada.until(`IMG [${ts}] ada javascript:alert(1)`);
+      // The original Wirechat's IMG command, relayed to everyone as IMG [<ts>] <nick> <url>.
+      ada.send("IMG https://images.example/cat.png");
+      await ada.until(/^IMG \[[^\]]+\] ada https:\/\/images\.example\/cat\.png$/);
       const row = await waitLine(p.page, "Image: https://images.example/cat.png");
       assert(row.includes("img"), `image line classes: ${row}`);
+      // This server refuses other schemes; a line from one that did not is still never a link.
+      const ts = new Date().toISOString();
+      for (const c of srv.server.context.connections) {
+        c.peer.send({ type: "img", ts, nick: "ada", url: "javascript:alert(1)" });
+      }
+      await ada.until(`IMG [${ts}] ada javascript:alert(1)`);
       await waitLine(p.page, "Image: javascript:alert(1)");
       const links = await p.page.$$eval(
         "#messages .img a",
@@ -607,6 +609,14 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       assert(await p.page.locator("img").count() === 0, "an <img> element in the page");
       assert(foreign.length === 0, `requests to other hosts: ${foreign}`);
       await screenshot(p.page, "desktop-image-line.png");
+      // Replayed after a reload: still an image link, in the history.
+      await p.page.reload();
+      await waitStatus(p.page, "connected");
+      const replayed = await waitLine(p.page, "Image: https://images.example/cat.png");
+      assert(replayed.includes("img") && replayed.includes("history"), `replayed image line: ${replayed}`);
+      assert(await p.page.locator("#messages .img a.image-link").count() === 1, "replayed image line not a link");
+      assert(await p.page.locator("img").count() === 0, "an <img> element in the page after the replay");
+      assert(foreign.length === 0, `requests to other hosts after the replay: ${foreign}`);
       assert(p.errors.length === 0, `page errors: ${p.errors}`);
     },
   );
