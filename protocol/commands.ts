@@ -132,6 +132,22 @@ function spec<T extends CommandType>(entry: CommandSpec<T>): CommandSpec<T> {
 const none = () => [] as const;
 const same = <C>(cmd: C) => cmd;
 
+/** An entry for a command word without arguments (anything after it is ignored), allowed once joined. */
+function bare<T extends CommandType>(verb: string, type: T, help: string, extra: { operator?: boolean } = {}) {
+  return spec<T>({
+    verb,
+    type,
+    usage: verb,
+    help,
+    arity: { min: 0, max: 0 },
+    beforeJoin: false,
+    ...extra,
+    build: () => ({ type }) as CommandOf<T>,
+    args: none,
+    check: same,
+  });
+}
+
 /**
  * The command table, in `HELP` order. Adding a verb: an entry here, its
  * type in {@linkcode ClientCommand}, and its handler on the server.
@@ -182,17 +198,7 @@ export const COMMAND_SPECS = [
       return { type: "who", pattern };
     },
   }),
-  spec({
-    verb: "QUIT",
-    type: "quit",
-    usage: "QUIT",
-    help: "leave",
-    arity: { min: 0, max: 0 },
-    beforeJoin: false,
-    build: () => ({ type: "quit" }),
-    args: none,
-    check: same,
-  }),
+  bare("QUIT", "quit", "leave"),
   spec({
     verb: "PM",
     type: "pm",
@@ -210,17 +216,7 @@ export const COMMAND_SPECS = [
       return { type: "pm", to, text: checkText(c.text, "expected_pm") };
     },
   }),
-  spec({
-    verb: "TYPING",
-    type: "typing",
-    usage: "TYPING",
-    help: "tell the others you are typing",
-    arity: { min: 0, max: 0 },
-    beforeJoin: false,
-    build: () => ({ type: "typing" }),
-    args: none,
-    check: same,
-  }),
+  bare("TYPING", "typing", "tell the others you are typing"),
   spec({
     verb: "HISTORY",
     type: "history",
@@ -256,28 +252,8 @@ export const COMMAND_SPECS = [
       return token ? { type: "ping", token: echoed(token, MAX_PING_TOKEN) } : { type: "ping" };
     },
   }),
-  spec({
-    verb: "VERSION",
-    type: "version",
-    usage: "VERSION",
-    help: "the server's version",
-    arity: { min: 0, max: 0 },
-    beforeJoin: false,
-    build: () => ({ type: "version" }),
-    args: none,
-    check: same,
-  }),
-  spec({
-    verb: "HELP",
-    type: "help",
-    usage: "HELP",
-    help: "this list",
-    arity: { min: 0, max: 0 },
-    beforeJoin: false,
-    build: () => ({ type: "help" }),
-    args: none,
-    check: same,
-  }),
+  bare("VERSION", "version", "the server's version"),
+  bare("HELP", "help", "this list"),
   spec({
     verb: "ADMIN",
     type: "admin",
@@ -343,51 +319,10 @@ export const COMMAND_SPECS = [
     args: (c) => [c.nick],
     check: (c) => ({ type: "unban", nick: checkTarget(c.nick, "expected_unban") }),
   }),
-  spec({
-    verb: "BANS",
-    type: "bans",
-    usage: "BANS",
-    help: "list the bans in force",
-    arity: { min: 0, max: 0 },
-    beforeJoin: false,
-    operator: true,
-    build: () => ({ type: "bans" }),
-    args: none,
-    check: same,
-  }),
-  spec({
-    verb: "CMDS",
-    type: "cmds",
-    usage: "CMDS",
-    help: "the command words, on one line",
-    arity: { min: 0, max: 0 },
-    beforeJoin: false,
-    build: () => ({ type: "cmds" }),
-    args: none,
-    check: same,
-  }),
-  spec({
-    verb: "UPTIME",
-    type: "uptime",
-    usage: "UPTIME",
-    help: "how long the server has been running",
-    arity: { min: 0, max: 0 },
-    beforeJoin: false,
-    build: () => ({ type: "uptime" }),
-    args: none,
-    check: same,
-  }),
-  spec({
-    verb: "STATS",
-    type: "stats",
-    usage: "STATS",
-    help: "users online, uptime and messages since the server started",
-    arity: { min: 0, max: 0 },
-    beforeJoin: false,
-    build: () => ({ type: "stats" }),
-    args: none,
-    check: same,
-  }),
+  bare("BANS", "bans", "list the bans in force", { operator: true }),
+  bare("CMDS", "cmds", "the command words, on one line"),
+  bare("UPTIME", "uptime", "how long the server has been running"),
+  bare("STATS", "stats", "users online, uptime and messages since the server started"),
   spec({
     verb: "IMG",
     type: "img",

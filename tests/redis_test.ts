@@ -50,8 +50,9 @@ async function twoNodes(redis: TestRedis) {
   const shared = { redis: redis.url, redisNodeTtl: TTL_MS };
   const a = await startTestServer(shared);
   const b = await startTestServer(shared);
-  const alice = await join(a.url, "alice");
-  const bob = await join(b.url, "bob");
+  // Both show typing notices and the copies of their own PMs.
+  const alice = await join(a.url, "alice", capabilitySubprotocols(["pm", "typing"]));
+  const bob = await join(b.url, "bob", capabilitySubprotocols(["pm", "typing"]));
   await alice.until("SYS bob joined the chat!");
   return {
     shared,
