@@ -265,6 +265,23 @@ export function createSession(options: SessionOptions): Session {
     close(CloseCode.NORMAL, shown.text);
   }
 
+  /**
+   * Decodes (a dialect's pure codec), validates (the same rules whatever the
+   * dialect) and queues one command in order; a refusal is queued in its place.
+   */
+  function submit(decode: () => ClientCommand | undefined) {
+    let cmd: ClientCommand | ProtocolError;
+    try {
+      const raw = decode();
+      if (raw === undefined) return;
+      cmd = validateCommand(raw, limits);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      cmd = err;
+    }
+    serialize(() => (cmd instanceof ProtocolError ? refusal(cmd) : dispatch(cmd)));
+  }
+
   function admit(): boolean {
     if (closing || ended) return false;
     if (bucket.take()) {
@@ -287,21 +304,12 @@ export function createSession(options: SessionOptions): Session {
       peer.send({ type: "prompt" });
       if (policy.autoJoin) {
         const auto = autoJoined = policy.autoJoin();
-        serialize(() => (refusedByModeration({ type: "nick", nick: auto.nick }) ? undefined : join(auto.nick)));
+        // The dialect's name for the client is a NICK like any other: validated, moderated, then joined.
+        submit(() => ({ type: "nick", nick: auto.nick }));
       }
     },
     receive(text) {
-      if (!admit()) return;
-      let cmd: ClientCommand | ProtocolError;
-      try {
-        const raw = dialect.decode(text, limits);
-        if (raw === undefined) return;
-        cmd = validateCommand(raw, limits);
-      } catch (err) {
-        if (!(err instanceof ProtocolError)) throw err;
-        cmd = err;
-      }
-      serialize(() => (cmd instanceof ProtocolError ? refusal(cmd) : dispatch(cmd)));
+      if (admit()) submit(() => dialect.decode(text, limits));
     },
     binary() {
       if (closing || ended) return;
