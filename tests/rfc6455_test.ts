@@ -154,7 +154,7 @@ Deno.test("handshake: subprotocols without spaces are negotiated (foo,wirechat.b
   sock.close();
 });
 
-Deno.test("handshake: RFC 6455 §4.2.1 refusals — 400 for a missing key, a 4-byte key or no Connection: Upgrade; 426 for version 8", async () => {
+Deno.test("handshake: RFC 6455 §4.2.1 refusals — 400 for a missing key, a 4-byte key, no Connection: Upgrade or no Host; 426 for version 8", async () => {
   await using t = await startTestServer();
   const host = `127.0.0.1:${t.port}`;
   const status = async (headers: Record<string, string | null>) =>
@@ -162,6 +162,9 @@ Deno.test("handshake: RFC 6455 §4.2.1 refusals — 400 for a missing key, a 4-b
   assertEquals(await status({ "Sec-WebSocket-Key": null }), "HTTP/1.1 400 Bad Request");
   assertEquals(await status({ "Sec-WebSocket-Key": btoa("abcd") }), "HTTP/1.1 400 Bad Request");
   assertEquals(await status({ Connection: "keep-alive" }), "HTTP/1.1 400 Bad Request");
+  // Without a Host the upgrade would pass the Host allow-list as "localhost" (the DNS-rebinding guard).
+  assertEquals(await status({ Host: null }), "HTTP/1.1 400 Bad Request");
+  assertEquals(await status({ Host: "" }), "HTTP/1.1 400 Bad Request");
   assertEquals(await status({ "Sec-WebSocket-Protocol": "a,,b c" }), "HTTP/1.1 400 Bad Request");
   const v8 = await rawExchange(t.port, handshakeRequest(host, { "Sec-WebSocket-Version": "8" }));
   assertEquals(v8.split("\r\n")[0], "HTTP/1.1 426 Upgrade Required");
