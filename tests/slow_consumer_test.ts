@@ -7,7 +7,7 @@
 import { assertEquals, assertOk } from "./assert.ts";
 import { parseExposition } from "./exposition.ts";
 import { join, startTestServer, type TestClient, waitUntil } from "./helpers.ts";
-import { rawJoin } from "./raw_ws.ts";
+import { encodeFrame, Op, rawJoin, writeAll } from "./raw_ws.ts";
 import { spawnServer } from "./server_process.ts";
 
 const MiB = 1024 * 1024;
@@ -119,4 +119,29 @@ Deno.test("slow consumer: its dead socket counts against the limits until the TC
   await using fourth = await join(t.url, "fourth");
   fourth.send("WHO");
   await fourth.until("SYS Online (2): fourth, talker");
+});
+
+Deno.test("slow consumer: a client that floods pings and never reads its pongs is disconnected, and leaves once", async () => {
+  const maxOutbound = 64 * 1024;
+  await using t = await startTestServer({ maxOutbound });
+  await using watcher = await join(t.url, "watcher");
+  const flooder = await rawJoin(t.port, "flooder");
+  await watcher.until("SYS flooder joined the chat!");
+  const ping = encodeFrame("p".repeat(125), { opcode: Op.PING });
+  const batch = new Uint8Array(ping.length * 1000);
+  for (let i = 0; i < 1000; i++) batch.set(ping, i * ping.length);
+  // Pongs are output like any other: unread, they must not pile up without bound. Send at most 64 MiB of pings
+  // (every pong unread), far past the ceiling (16 × 64 KiB) and what the loopback buffers hold.
+  const cut = () => t.server.metrics.value("wirechat_slow_consumer_disconnects_total") > 0;
+  let sent = 0;
+  try {
+    while (!cut() && sent < 64 * MiB && await writeAll(flooder.conn, batch)) sent += batch.length;
+    await waitUntil(`the flooder cut (sent ${sent} bytes of pings)`, cut, 10_000);
+    await watcher.until("SYS flooder left the chat!");
+  } finally {
+    flooder.close();
+  }
+  watcher.send("WHO");
+  await watcher.until("SYS Online (1): watcher");
+  assertEquals(watcher.lines.filter((l) => l === "SYS flooder left the chat!").length, 1);
 });

@@ -93,6 +93,11 @@ export interface ConnectionCore {
   refuse(error: ProtocolError): void;
   /** Writes what is queued now (before a control frame that must come after it). */
   flushNow(): void;
+  /**
+   * Meters what the transport wrote on its own (a pong): a client that floods
+   * pings and never reads is a slow consumer like any other.
+   */
+  wrote(): void;
   /** The socket is gone (closed by either side); idempotent. */
   ended(): void;
 }
@@ -221,6 +226,7 @@ export function openConnection(ctx: ServerContext, options: ConnectionOptions): 
       session.refuse(error);
     },
     flushNow: () => scheduler.flushOne(outbound),
+    wrote: meter,
     ended() {
       if (gone) return;
       gone = true;

@@ -229,7 +229,9 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
     ws.on("ping", (data: Buffer) => {
       if (heartbeat) alive.set(ws, true);
       conn.flushNow(); // the pong comes after what was queued before the ping
-      if (ws.readyState === ws.OPEN) ws.pong(data);
+      if (ws.readyState !== ws.OPEN) return;
+      ws.pong(data);
+      conn.wrote(); // unanswered pongs pile up in the socket: priced like any output
     });
     ws.on("pong", () => {
       if (heartbeat) alive.set(ws, true);
