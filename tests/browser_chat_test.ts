@@ -366,6 +366,28 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       const elements = await p.page.$$eval("#messages .msg .text *", (els: any[]) => els.map((e) => e.tagName));
       assert(elements.join() === "A,A", `elements in the message: ${elements}`);
 
+      // Bidi tricks: an override before a link cannot turn it around, and one inside it is shown, not obeyed
+      // (".../\u202Efdp.exe" must not read ".../exe.pdf").
+      const spoof = "\u202Eread https://example.com/\u202Efdp.exe now";
+      peer.send(`MSG ${spoof}`);
+      const spoofed = '#messages .msg .text a[href="https://example.com/%E2%80%AEfdp.exe"]';
+      await p.page.waitForSelector(spoofed);
+      const shown = await p.page.$eval(spoofed, (a: any) => {
+        const g = globalThis as any;
+        const at = (i: number) => {
+          const r = g.document.createRange();
+          r.setStart(a.firstChild, i);
+          r.setEnd(a.firstChild, i + 1);
+          return r.getBoundingClientRect().left;
+        };
+        return { text: a.textContent, href: a.href, ltr: at(0) < at(a.textContent.length - 1) };
+      });
+      assert(
+        shown.text === "https://example.com/\uFFFDfdp.exe" && shown.href === "https://example.com/%E2%80%AEfdp.exe",
+        `spoofed link: ${JSON.stringify(shown)}`,
+      );
+      assert(shown.ltr, `the override before the link reversed it: ${JSON.stringify(shown)}`);
+
       // A mention of one's nick (as a word, any case) is highlighted; a longer word containing it is not.
       peer.send("MSG hey VIEWER, look at this");
       peer.send("MSG the viewers are happy");

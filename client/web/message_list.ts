@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { nickKey } from "../../protocol/mod.ts";
+import { neutralize, nickKey } from "../../protocol/mod.ts";
 import { nickColor } from "../terminal/style.ts";
 import { el } from "./dom.ts";
 import { createFollower } from "./follow.ts";
@@ -154,7 +154,7 @@ export function createMessageList(
       const li = authorRow("msg img", ts, nick, opts);
       const span = el("span", "text");
       const href = linkTarget(url);
-      span.append(href ? link(`Image: ${url}`, href, "image-link") : `Image: ${url}`);
+      span.append(href ? link(`Image: ${neutralize(url)}`, href, "image-link") : `Image: ${url}`);
       li.append(span);
       append(li, isOwn(nick) && !opts.history, true);
     },

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { neutralize } from "../../protocol/mod.ts";
+
 /** A piece of a message: plain text, or a link (`url` is the normalised href). */
 export type TextPart = { text: string } | { text: string; url: string };
 
@@ -31,7 +33,9 @@ function trimUrl(raw: string): string {
 }
 
 /**
- * Splits text into plain parts and `http(s)` links.
+ * Splits text into plain parts and `http(s)` links. A link's text shows
+ * bidirectional formatting characters as U+FFFD, so what it reads is what it
+ * opens ("https://x.example/\u202Efdp.exe" must not read ".../exe.pdf").
  *
  * @example
  * ```ts
@@ -41,6 +45,7 @@ function trimUrl(raw: string): string {
  *   throw new Error(JSON.stringify(parts));
  * }
  * if (linkParts("javascript:alert(1)").some((p) => "url" in p)) throw new Error();
+ * if (linkParts("https://x.example/\u202Efdp.exe")[0].text !== "https://x.example/\uFFFDfdp.exe") throw new Error();
  * ```
  */
 export function linkParts(text: string): TextPart[] {
@@ -51,7 +56,7 @@ export function linkParts(text: string): TextPart[] {
     const url = linkTarget(raw);
     if (!url) continue;
     if (m.index > at) parts.push({ text: text.slice(at, m.index) });
-    parts.push({ text: raw, url });
+    parts.push({ text: neutralize(raw), url });
     at = m.index + raw.length;
   }
   if (at < text.length) parts.push({ text: text.slice(at) });
