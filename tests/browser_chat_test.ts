@@ -528,23 +528,38 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
   );
 
   await t.step(
-    "8. phone widths 360 and 390 px: own chip first and visible, no horizontal overflow anywhere",
+    "8. phone widths 360 and 390 px: own chip first and visible, no horizontal overflow anywhere (long nicks too)",
     async () => {
       await using srv = await startTestServer();
       const others: TestClient[] = [];
       try {
         for (let i = 0; i < 8; i++) others.push(await join(srv.url, `a${i}-long-nickname-xx`.slice(0, 20)));
+        // The widest 20-character nick: in the PM bar it must not push "Back to everyone" off the screen.
+        const wide = "M".repeat(20);
+        others.push(await join(srv.url, wide));
         for (const viewport of [PHONE, PHONE_390]) {
           await using p = await openPage(browser, `http://127.0.0.1:${srv.port}/`, viewport);
-          const me = `zz-me-${viewport.width}`;
+          // A 20-character own nick: its chip is cut with an ellipsis, "(you)" stays inside the screen.
+          const me = `zz-me-${viewport.width}-${"W".repeat(10)}`;
           await joinAs(p, me);
           await p.page.waitForFunction(() =>
-            (globalThis as any).document.querySelectorAll("#people .person").length >= 9
+            (globalThis as any).document.querySelectorAll("#people .person").length >= 10
           );
           others[0].send(`MSG ${"unbroken".repeat(30)} https://example.com/${"very-long-path/".repeat(12)}`);
           others[1].send(`PM ${me} ${"x".repeat(200)}`);
-          await p.page.waitForSelector("#messages .pm");
-          await p.page.click('#people .person[data-nick="a2-long-nickname-xx"]');
+          // A long tag before a short first word: the word stays whole (it is not glued to the tag).
+          others.at(-1)!.send(`PM ${me} hello there`);
+          await waitLine(p.page, "hello there", "#messages .pm");
+          const hello = await p.page.$eval("#messages .pm:last-child .text", (t: any) => {
+            const r = (globalThis as any).document.createRange();
+            return [0, 4].map((i) => {
+              r.setStart(t.firstChild, i);
+              r.setEnd(t.firstChild, i + 1);
+              return Math.round(r.getBoundingClientRect().top);
+            });
+          });
+          assert(hello[0] === hello[1], `"hello" split over two lines: tops ${hello}`);
+          await p.page.click(`#people .person[data-nick="${wide}"]`);
           await p.page.waitForSelector("#pm-bar:not([hidden])");
           const layout = await p.page.evaluate(() => {
             const g = globalThis as any;
@@ -565,6 +580,10 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
             return {
               ownNick: own.dataset.nick,
               ownVisible: r.left >= 0 && r.right <= width && r.top >= box.top && r.bottom <= box.bottom,
+              youInside: (() => {
+                const y = own.querySelector(".you").getBoundingClientRect();
+                return y.width > 1 && y.left >= r.left && y.right <= r.right + 0.5;
+              })(),
               rects: JSON.stringify([r, box]),
               docWidth: doc.documentElement.scrollWidth,
               width,
@@ -573,8 +592,9 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
             };
           });
           const w = viewport.width;
-          assert(layout.ownNick === `zz-me-${w}`, `${w}px: first chip is ${layout.ownNick}`);
+          assert(layout.ownNick === me, `${w}px: first chip is ${layout.ownNick}`);
           assert(layout.ownVisible, `${w}px: own chip not fully visible: ${layout.rects}`);
+          assert(layout.youInside, `${w}px: "(you)" cut off the own chip`);
           assert(layout.docWidth <= layout.width, `${w}px: page is ${layout.docWidth}px wide`);
           assert(layout.scrollsSideways.length === 0, `${w}px: scrolls sideways: ${layout.scrollsSideways}`);
           assert(layout.outside.length === 0, `${w}px: sticks out: ${layout.outside}`);

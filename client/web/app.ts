@@ -98,7 +98,8 @@ function renderPeople(): void {
   const nicks = roster.list().sort((a, b) => Number(isOwn(b)) - Number(isOwn(a)));
   const items = nicks.map((nick) => {
     const li = el("li");
-    const b = el("button", "person", nick);
+    const b = el("button", "person");
+    b.append(el("span", "name", nick));
     b.type = "button";
     b.dataset.nick = nick;
     if (isOwn(nick)) {

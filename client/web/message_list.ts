@@ -128,7 +128,8 @@ export function createMessageList(
     // A continuing line keeps its nick and time for screen readers; the style shows them once per group.
     if (continues) li.classList.add("cont");
     if (opts.history) li.append(el("span", "sr-only", "History:"));
-    li.append(timeEl(ts), el("span", `nick ${nickClass(nick)}`, nick));
+    // Spaces between the parts: the text's first word is a word of its own (line breaks, copy and paste).
+    li.append(timeEl(ts), " ", el("span", `nick ${nickClass(nick)}`, nick), " ");
     return li;
   }
 
@@ -165,7 +166,9 @@ export function createMessageList(
       li.dataset.to = to;
       li.append(
         timeEl(ts),
+        " ",
         el("span", "tag", isOwn(from) ? `private to ${to}` : `private from ${from}`),
+        " ",
         textEl(text),
       );
       append(li, isOwn(from), true);
