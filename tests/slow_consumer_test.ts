@@ -145,3 +145,31 @@ Deno.test("slow consumer: a client that floods pings and never reads its pongs i
   await watcher.until("SYS Online (1): watcher");
   assertEquals(watcher.lines.filter((l) => l === "SYS flooder left the chat!").length, 1);
 });
+
+Deno.test("slow consumer: a client that asks for HISTORY again and again and never reads is cut (one replay at a time is uncharged)", async () => {
+  const maxOutbound = 64 * 1024;
+  await using t = await startTestServer({ maxOutbound, replay: 50 });
+  await using writer = await join(t.url, "writer");
+  // A history of 50 long lines (about 8 KiB each): one replay is some 400 KiB, above --max-outbound.
+  for (let i = 0; i < 50; i++) writer.send(`MSG ${i} ${"😀".repeat(2000)}`);
+  await writer.until(new RegExp(`^MSG \\[[^\\]]+\\] writer: 49 `));
+  const hoarder = await rawJoin(t.port, "hoarder");
+  await writer.until("SYS hoarder joined the chat!");
+  const cut = () => t.server.metrics.value("wirechat_slow_consumer_disconnects_total") > 0;
+  // 100 replays (the rate burst), about 40 MiB if every one were uncharged; none of it is read.
+  let asked = 0;
+  try {
+    while (!cut() && asked < 100 && await writeAll(hoarder.conn, encodeFrame("HISTORY"))) asked++;
+    await waitUntil(`the hoarder cut (asked ${asked} times)`, cut, 10_000);
+    await writer.until("SYS hoarder left the chat!");
+  } finally {
+    hoarder.close();
+  }
+  // A joiner that reads still gets its whole replay and stays.
+  await using reader = await join(t.url, "reader");
+  reader.send("HISTORY");
+  await reader.until("SYS Replay end");
+  reader.send("PING still");
+  await reader.until("PONG still");
+  assertEquals(t.server.metrics.value("wirechat_slow_consumer_disconnects_total"), 1);
+});

@@ -16,7 +16,9 @@
  * — checked at every flush and once more when the grace ends — not when one
  * turn queued more than the bound: a reader that reads drains a burst within
  * milliseconds. Replays (`replay_start` … `replay_end`) are not charged while
- * they drain, so a joiner that reads is never cut by a long history. Above
+ * they drain, so a joiner that reads is never cut by a long history (one
+ * replay at a time: a `HISTORY` asked for while an earlier replay is still
+ * unsent is charged like any output). Above
  * {@linkcode OUTBOUND_CEILING_FACTOR} × `--max-outbound` a peer is cut at once
  * (the memory a stalled reader can hold is bounded whatever the traffic).
  *
@@ -180,8 +182,15 @@ export function openConnection(ctx: ServerContext, options: ConnectionOptions): 
     kind: `${options.transport}/${dialect.name}`,
     send(event: ServerEvent) {
       if (closing) return;
-      if (event.type === "replay_start") replaying = queuedReplay = true;
-      else if (event.type === "replay_end") replaying = false;
+      if (event.type === "replay_start") {
+        // One replay at a time drains uncharged: one asked for (HISTORY) while an earlier one is still unsent is
+        // charged, or a client that never reads could pile up replays without bound. An earlier replay queued in
+        // this turn is written first, on its own, so that only its bytes are exempt.
+        if (queuedReplay) scheduler.flushOne(outbound);
+        charge(); // settles `exempt` against what the socket still holds
+        replaying = true;
+        queuedReplay = exempt === 0;
+      } else if (event.type === "replay_end") replaying = false;
       const text = session.encode(event);
       if (text === undefined) return;
       // A non-empty queue is already marked dirty (every flush empties it): mark once per turn.
