@@ -492,6 +492,20 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
           .find((li: any) => li.textContent.startsWith("Connection lost"))?.className
       );
       assert(!String(await lost.jsonValue()).includes("err"), `the drop after a shutdown shown as an error`);
+      // On a phone the longer "Reconnecting in N s…" status keeps the header on one row (it used to push Leave below).
+      await waitStatus(p.page, "reconnecting");
+      await p.page.setViewportSize(PHONE);
+      const header = await p.page.$$eval("header.bar > *", (els: any[]) =>
+        els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { id: e.id || e.tagName, middle: (r.top + r.bottom) / 2, right: r.right, width: r.width };
+        }).filter((h) => h.width > 0));
+      const middles = header.map((h) => h.middle);
+      assert(
+        Math.max(...middles) - Math.min(...middles) <= 2 && header.every((h) => h.right <= PHONE.width),
+        `header while reconnecting at ${PHONE.width}px: ${JSON.stringify(header)}`,
+      );
+      await p.page.setViewportSize(DESKTOP);
       await using second = await startTestServer({ logDir, port });
       await waitLine(p.page, "Reconnected.");
       // The members come back after the page did: not announced; a newcomer is.
