@@ -87,7 +87,8 @@ export function foldCase(s: string): string {
 
 /** The general key; see {@linkcode nickKey}. */
 function slowKey(nick: string): string {
-  return foldCase(confusableSkeleton(foldCase(nick)));
+  // NFKC first: confusables.txt leaves compatibility forms to it (fullwidth `ｒ`, `ｂ`, `０`, superscripts, ligatures).
+  return foldCase(confusableSkeleton(foldCase(nick.normalize("NFKC"))));
 }
 
 let asciiKeys: string[] | undefined;
@@ -97,8 +98,9 @@ export const NICK_KEY_CACHE_SIZE = 16_384;
 const keyCache = new Map<string, string>();
 
 /**
- * The key under which a nickname is unique: case-folded, then its Unicode
- * TR39 confusable skeleton, then case-folded again. Look-alikes share a key:
+ * The key under which a nickname is unique: NFKC-normalised (fullwidth and
+ * other compatibility forms become plain letters), case-folded, then its
+ * Unicode TR39 confusable skeleton, then case-folded again. Look-alikes share a key:
  * `alice`, `ALICE`, Cyrillic `аlice`, fullwidth `ａｌｉｃｅ`; so do `b0b` and
  * `bob`, `rn` and `m`. (Folding first means `I` is compared as `i`, not as
  * the `l` it resembles.) ASCII takes a table-driven fast path; other keys

@@ -108,6 +108,31 @@ Deno.test("look-alike nicks: Cyrillic, fullwidth, case and digit variants of a p
   await bob.until("SYS Online (2): alice, bob");
 });
 
+Deno.test("look-alike nicks: the fullwidth form of every ASCII letter and digit, and other compatibility forms, are in use", async () => {
+  // confusables.txt leaves most compatibility forms to NFKC (it has no entry for fullwidth ｒ, ｂ, ０, Ｒ…).
+  const present = ["abcdefghijklmnopqrst", "uvwxyz0123456789"];
+  const fullwidth = (s: string) => s.replace(/[!-~]/g, (c) => String.fromCodePoint(c.codePointAt(0)! - 0x21 + 0xff01));
+  await using t = await startTestServer({ rateBurst: 1000 });
+  const members = await Promise.all(present.map((nick) => join(t.url, nick)));
+  try {
+    for (const nick of present) {
+      for (const lookalike of [fullwidth(nick), fullwidth(nick.toUpperCase())]) {
+        assertEquals(await joinAnswer(t.url, lookalike), IN_USE, `join as ${lookalike} beside ${nick}`);
+      }
+    }
+    await using bob = await join(t.url, "bob");
+    // Superscript, modifier-letter and ligature forms of a present nick.
+    for (const lookalike of ["\u1d47ob", "bo\u1d47", "b\u00bab", "\u24b7ob"]) {
+      assertEquals(await joinAnswer(t.url, lookalike), IN_USE, `join as ${lookalike} beside bob`);
+    }
+    await using _fin = await join(t.url, "fin");
+    await bob.until("SYS fin joined the chat!");
+    assertEquals(await renameAnswer(bob, "\ufb01n"), IN_USE, "rename to the ligature ﬁ + n beside fin");
+  } finally {
+    for (const m of members) await m.close();
+  }
+});
+
 Deno.test("look-alike nicks: nicks are NFC-normalised, so NFD josé beside NFC josé is in use", async () => {
   await using t = await startTestServer();
   await using first = await connect(t.url);
