@@ -104,17 +104,29 @@ function nickPerColour(): Map<number, string> {
   return found;
 }
 
-/** Every `.nick` shown: its nick, classes, colour and the colour of the first opaque background behind it. */
-async function nickColours(page: Page): Promise<{ nick: string; cls: string; fg: string; bg: string }[]> {
-  return await page.$$eval("#messages .line .nick", (nodes: any[]) =>
+/**
+ * Every element matching `selector`: its text, classes, colour (of its `pseudo` element, e.g. "::placeholder",
+ * when given) and the colour of the first opaque background behind it.
+ */
+async function colours(
+  page: Page,
+  selector: string,
+  pseudo?: string,
+): Promise<{ text: string; cls: string; fg: string; bg: string }[]> {
+  return await page.$$eval(selector, (nodes: any[], pseudo?: string) =>
     nodes.map((n) => {
       const g = globalThis as any;
       let bg = "rgba(0, 0, 0, 0)";
       for (let e = n; e && /rgba\(.*, 0\)$|transparent/.test(bg); e = e.parentElement) {
         bg = g.getComputedStyle(e).backgroundColor;
       }
-      return { nick: n.textContent, cls: n.className, fg: g.getComputedStyle(n).color, bg };
-    }));
+      return { text: n.textContent, cls: n.className, fg: g.getComputedStyle(n, pseudo).color, bg };
+    }), pseudo);
+}
+
+/** Every `.nick` shown: its nick, classes, colour and the colour of the first opaque background behind it. */
+async function nickColours(page: Page): Promise<{ nick: string; cls: string; fg: string; bg: string }[]> {
+  return (await colours(page, "#messages .line .nick")).map(({ text, ...c }) => ({ nick: text, ...c }));
 }
 
 Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
@@ -270,7 +282,7 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
   );
 
   await t.step(
-    "4. each nick has the terminal client's colour slot, with 4.5:1 contrast on its row in light and dark",
+    "4. each nick has the terminal client's colour slot, with 4.5:1 contrast on its row in light and dark (PM tags too)",
     async () => {
       await using dir = await tempDir("wirechat-browser-colours-");
       const logDir = dir.path;
@@ -285,6 +297,12 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       await using p = await openPage(browser, `http://127.0.0.1:${srv.port}/`);
       await joinAs(p, "viewer");
       await p.page.locator("#messages .divider", { hasText: "Now" }).waitFor();
+      // A private message each way: their tags name the other nick.
+      await using peer = await join(srv.url, "peer");
+      peer.send("PM viewer psst");
+      await waitLine(p.page, "psst", "#messages .pm");
+      await send(p.page, "/msg peer back");
+      await waitLine(p.page, "back", "#messages .pm");
       // The grouped second lines hide their nicks: show them all for the measurement.
       await p.page.$$eval("#messages .cont", (lis: any[]) => lis.forEach((li) => li.classList.remove("cont")));
       for (const scheme of ["light", "dark"] as const) {
@@ -302,6 +320,16 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
         assert(backgrounds.size === 3, `${scheme}: backgrounds ${[...backgrounds]}`);
         const distinct = new Set(shown.filter((n) => n.nick !== "viewer").map((n) => n.fg));
         assert(distinct.size === NICK_PALETTE.length, `${scheme}: ${distinct.size} distinct nick colours`);
+        // The PM tags ("private from peer") and, while at it, the composer's placeholder.
+        const more = [
+          ...await colours(p.page, "#messages .pm .tag"),
+          ...await colours(p.page, "#input", "::placeholder"),
+        ];
+        assert(more.length === 3, `${scheme}: ${more.length} PM tags and placeholder measured`);
+        for (const c of more) {
+          const ratio = contrast(c.fg, c.bg);
+          assert(ratio >= 4.5, `${scheme}: "${c.text}" ${c.fg} on ${c.bg} is ${ratio.toFixed(2)}:1`);
+        }
       }
       assert(p.errors.length === 0, `page errors: ${p.errors}`);
     },
