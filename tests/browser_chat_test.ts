@@ -282,7 +282,7 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
   );
 
   await t.step(
-    "4. each nick has the terminal client's colour slot, with 4.5:1 contrast on its row in light and dark (PM tags too)",
+    "4. each nick has the terminal client's colour slot, with 4.5:1 contrast on its row in light and dark (PM tags and the people list too)",
     async () => {
       await using dir = await tempDir("wirechat-browser-colours-");
       const logDir = dir.path;
@@ -303,6 +303,15 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
       await waitLine(p.page, "psst", "#messages .pm");
       await send(p.page, "/msg peer back");
       await waitLine(p.page, "back", "#messages .pm");
+      // Every colour online too, one of them picked for a private conversation (its chip on the PM colour).
+      const online: TestClient[] = [];
+      await using _online = { [Symbol.asyncDispose]: async () => void await Promise.all(online.map((c) => c.close())) };
+      for (const nick of nicks.values()) online.push(await join(srv.url, nick));
+      await p.page.waitForFunction(
+        (n) => (globalThis as any).document.querySelectorAll("#people .person").length === n,
+        nicks.size + 2,
+      );
+      await p.page.click(`#people .person[data-nick="${nicks.values().next().value}"]`);
       // The grouped second lines hide their nicks: show them all for the measurement.
       await p.page.$$eval("#messages .cont", (lis: any[]) => lis.forEach((li) => li.classList.remove("cont")));
       for (const scheme of ["light", "dark"] as const) {
@@ -330,6 +339,17 @@ Deno.test("browser chat page (issue 14) in headless Chromium", async (t) => {
           const ratio = contrast(c.fg, c.bg);
           assert(ratio >= 4.5, `${scheme}: "${c.text}" ${c.fg} on ${c.bg} is ${ratio.toFixed(2)}:1`);
         }
+        // The people list shows each nick in its colour: the panel and the picked chip's background.
+        const people = await colours(p.page, "#people .person .name");
+        assert(people.length === nicks.size + 2, `${scheme}: ${people.length} people measured`);
+        const chipBackgrounds = new Set<string>();
+        for (const c of people) {
+          assert(c.cls.split(" ").includes(`nc-${nickColor(c.text)}`), `${scheme}: chip ${c.text} has ${c.cls}`);
+          const ratio = contrast(c.fg, c.bg);
+          assert(ratio >= 4.5, `${scheme}: chip ${c.text} ${c.fg} on ${c.bg} is ${ratio.toFixed(2)}:1`);
+          chipBackgrounds.add(c.bg);
+        }
+        assert(chipBackgrounds.size === 2, `${scheme}: chip backgrounds ${[...chipBackgrounds]}`);
       }
       assert(p.errors.length === 0, `page errors: ${p.errors}`);
     },

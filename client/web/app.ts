@@ -21,7 +21,7 @@ import { type ClientCommand, nickKey, validateNick } from "../../protocol/mod.ts
 import { byId, el, storage } from "./dom.ts";
 import { socketUrlFor, titleFor } from "./format.ts";
 import { readComposer } from "./input.ts";
-import { createMessageList } from "./message_list.ts";
+import { createMessageList, nickClass } from "./message_list.ts";
 import { createNotifier } from "./notify.ts";
 import { createRoster } from "./roster.ts";
 import { mentions } from "./text_parts.ts";
@@ -99,7 +99,8 @@ function renderPeople(): void {
   const items = nicks.map((nick) => {
     const li = el("li");
     const b = el("button", "person");
-    b.append(el("span", "name", nick));
+    // The nick in its colour, as in the message list.
+    b.append(el("span", `name ${nickClass(nick)}`, nick));
     b.type = "button";
     b.dataset.nick = nick;
     if (isOwn(nick)) {
