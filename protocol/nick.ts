@@ -85,10 +85,19 @@ export function foldCase(s: string): string {
   return out;
 }
 
-/** The general key; see {@linkcode nickKey}. */
-function slowKey(nick: string): string {
+/**
+ * The general key; see {@linkcode nickKey}. Exported for tests (the ASCII fast path must equal it).
+ *
+ * @example
+ * ```ts
+ * import { nickKeyOf } from "./nick.ts";
+ * if (nickKeyOf("aIice") !== nickKeyOf("alice")) throw new Error("capital I must key like l");
+ * ```
+ */
+export function nickKeyOf(nick: string): string {
   // NFKC first: confusables.txt leaves compatibility forms to it (fullwidth `ｒ`, `ｂ`, `０`, superscripts, ligatures).
-  return foldCase(confusableSkeleton(foldCase(nick.normalize("NFKC"))));
+  // Last, `i` keys as `l`: folding turned a capital `I` (which looks like `l`) into `i`, and one key cannot keep both.
+  return foldCase(confusableSkeleton(foldCase(nick.normalize("NFKC")))).replaceAll("i", "l");
 }
 
 let asciiKeys: string[] | undefined;
@@ -102,8 +111,9 @@ const keyCache = new Map<string, string>();
  * other compatibility forms become plain letters), case-folded, then its
  * Unicode TR39 confusable skeleton, then case-folded again. Look-alikes share a key:
  * `alice`, `ALICE`, Cyrillic `аlice`, fullwidth `ａｌｉｃｅ`; so do `b0b` and
- * `bob`, `rn` and `m`. (Folding first means `I` is compared as `i`, not as
- * the `l` it resembles.) ASCII takes a table-driven fast path; other keys
+ * `bob`, `rn` and `m`; and `i` keys as `l`, so `aIice` (capital I), `a1ice`
+ * and `alice` are one key (names differing only by `i`/`l` are refused as
+ * look-alikes, the price of one key per name). ASCII takes a table-driven fast path; other keys
  * are cached (at most {@linkcode NICK_KEY_CACHE_SIZE}).
  *
  * @example
@@ -116,7 +126,7 @@ export function nickKey(nick: string): string {
   if (isAscii(nick)) return asciiKey(nick);
   let key = keyCache.get(nick);
   if (key === undefined) {
-    key = slowKey(nick);
+    key = nickKeyOf(nick);
     if (keyCache.size >= NICK_KEY_CACHE_SIZE) keyCache.clear();
     keyCache.set(nick, key);
   }
@@ -125,7 +135,7 @@ export function nickKey(nick: string): string {
 
 /** The key of an ASCII nickname: lower case, unless it holds a character the skeleton maps (`0`, `1`, `m`, `|`…). */
 function asciiKey(nick: string): string {
-  asciiKeys ??= Array.from({ length: 128 }, (_, c) => slowKey(String.fromCharCode(c)));
+  asciiKeys ??= Array.from({ length: 128 }, (_, c) => nickKeyOf(String.fromCharCode(c)));
   let i = 0;
   for (; i < nick.length; i++) {
     const c = nick.charCodeAt(i);
