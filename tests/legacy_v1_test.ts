@@ -159,7 +159,7 @@ function stampOf(frame: string): bigint {
   return BigInt(m[1]);
 }
 
-Deno.test("wschat: nanosecond timestamps, exact integers, strictly increasing even within one millisecond", async () => {
+Deno.test("wschat: nanosecond timestamps, exact integers, strictly increasing even within one millisecond, also as JSON.parse reads them", async () => {
   await using t = await startTestServer();
   await using ws = await connectWs(`${t.url}wschat`);
   await using other = await connectWs(`${t.url}wschat`);
@@ -169,17 +169,23 @@ Deno.test("wschat: nanosecond timestamps, exact integers, strictly increasing ev
   async function read(c: typeof ws) {
     const all: bigint[] = [];
     const chats: bigint[] = [];
+    /** The stamps as a page reading frames with JSON.parse gets them (doubles: 256 ns apart at these values). */
+    const parsed: number[] = [];
     while (chats.length < burst) {
       const frame = await c.next();
       all.push(stampOf(frame));
+      parsed.push(JSON.parse(frame).timestamp);
       if (frame.includes(`"contents":"m${chats.length}"`)) chats.push(stampOf(frame));
     }
-    return { all, chats };
+    return { all, chats, parsed };
   }
   // One burst: many messages are stamped within the same millisecond.
   for (let i = 0; i < burst; i++) line.send(`MSG m${i}`);
-  const { all, chats: mine } = await read(ws);
+  const { all, chats: mine, parsed } = await read(ws);
   for (let i = 1; i < all.length; i++) assertOk(all[i] > all[i - 1], `not increasing at ${i}: ${all}`);
+  // The real wschat page inserts a message after the last one with a strictly smaller timestamp: equal numbers
+  // after JSON.parse would show a burst newest first.
+  for (let i = 1; i < parsed.length; i++) assertOk(parsed[i] > parsed[i - 1], `equal after JSON.parse at ${i}: ${all}`);
   const last = mine[mine.length - 1];
   assertOk(last > 2n ** 53n, "beyond 2^53: written as digits, not a float");
   assertOk(Number(last / 1_000_000n) - Date.now() < 60_000 && Date.now() - Number(last / 1_000_000n) < 60_000);

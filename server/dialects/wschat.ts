@@ -14,9 +14,11 @@
  * the last one with a strictly smaller timestamp, so equal stamps would show
  * in reverse order. Each event is stamped once, when it is first encoded
  * (events are encoded in the room's order); a stamp is its time (the
- * message's own, else the clock) in nanoseconds, or one more than the
- * previous stamp when that is not later. An empty chat message is ignored,
- * like the original Go server does.
+ * message's own, else the clock) in nanoseconds, or the previous stamp plus
+ * {@linkcode WSCHAT_TIE_STEP_NS} when that is not later: a page that reads the
+ * number with `JSON.parse` gets a double, so a step below the double's
+ * resolution (256 ns at today's times) would give equal numbers. An empty chat
+ * message is ignored, like the original Go server does.
  *
  * @module
  */
@@ -33,6 +35,14 @@ import type { Dialect } from "../core/dialect.ts";
 
 /** The HTTP path that upgrades to the wschat dialect. */
 export const WSCHAT_PATH = "/wschat";
+
+/**
+ * How far a stamp is moved past the previous one when they would tie (1 µs):
+ * more than twice the spacing of doubles near today's nanosecond times
+ * (256 ns until 2043, 512 ns until 2116), so the stamps stay strictly
+ * increasing also after `JSON.parse` has turned them into numbers.
+ */
+export const WSCHAT_TIE_STEP_NS = 1000n;
 
 /** Appended to a member named `system` (any case) when shown to wschat clients. */
 export const WSCHAT_SYSTEM_NICK_SUFFIX = " (user)";
@@ -56,7 +66,7 @@ export function createWschatDialect(newUuid: () => string = () => crypto.randomU
   /** The next strictly increasing stamp for something that happened at `ms`. */
   function stamp(ms: number): bigint {
     const ns = unixNanos(ms);
-    lastStamp = ns > lastStamp ? ns : lastStamp + 1n;
+    lastStamp = ns > lastStamp ? ns : lastStamp + WSCHAT_TIE_STEP_NS;
     return lastStamp;
   }
 
