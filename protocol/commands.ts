@@ -87,12 +87,16 @@ export const MAX_HISTORY_ARG = 999_999_999;
 export const MAX_ECHOED_WORD = 32;
 
 const WORD_FORBIDDEN = /[\s\p{Cc}]/u;
+/** An `IMG` URL starts with `http://` or `https://` as written (a URL parser also takes `https:host` or `https:/host`). */
+const IMAGE_URL_START = /^https?:\/\//i;
 
 /** An `IMG` URL: http or https, a host, no whitespace or control character, within {@linkcode MAX_IMAGE_URL}. */
 function checkImageUrl(raw: string): string {
   const url = raw.trim();
   if (url === "") throw new ProtocolError("img_requires_url");
-  if (exceedsCodePoints(url, MAX_IMAGE_URL) || WORD_FORBIDDEN.test(url)) throw new ProtocolError("invalid_image_url");
+  if (exceedsCodePoints(url, MAX_IMAGE_URL) || WORD_FORBIDDEN.test(url) || !IMAGE_URL_START.test(url)) {
+    throw new ProtocolError("invalid_image_url");
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
