@@ -9,6 +9,7 @@ import { connectJsonWs, connectRift } from "./dialect_clients.ts";
 import { join, startTestServer, waitUntil } from "./helpers.ts";
 import { joinAdmin, nothingBefore, refusedJoin, TOKEN, untilAll } from "./moderation_clients.ts";
 import { connectTcp } from "./line_client.ts";
+import { rawConnect, type RawSocket } from "./raw_ws.ts";
 import { freePort, spawnNode } from "./redis_helpers.ts";
 
 Deno.test("ADMIN without a token: the server runs and refuses ADMIN and the operator commands with a clear ERR", async () => {
@@ -208,7 +209,16 @@ Deno.test("BAN: kicks (close 4001), refuses the nick in any case and the address
   await using _back = await join(t.url, "bob");
 });
 
-Deno.test("BAN: behind an exempt (proxy) address only the nick (and its look-alikes) is banned; a nick that is not online can be banned", async () => {
+/** Joins `nick` through a reverse proxy on this host (an exempt address) that names the client `clientIp`. */
+async function joinProxied(port: number, nick: string, clientIp: string, header = "X-Real-IP"): Promise<RawSocket> {
+  const sock = await rawConnect(port, { [header]: clientIp });
+  await sock.until("SYS Send: NICK <name>");
+  await sock.sendText(`NICK ${nick}`);
+  return sock;
+}
+
+Deno.test("BAN from an exempt (loopback) address: a direct client's address is banned, so it cannot come back under another nick", async () => {
+  // Default --limit-exempt: loopback. A client that connects to it directly is banned with its address.
   await using t = await startTestServer({ adminToken: TOKEN, banMinutes: 7 });
   await using alice = await joinAdmin(t.url, "alice");
   await using bob = await join(t.url, "bob");
@@ -217,8 +227,39 @@ Deno.test("BAN: behind an exempt (proxy) address only the nick (and its look-ali
   await untilAll(alice, ["SYS Banned bob for 7 minutes", "SYS bob was banned by an admin"]);
   await bob.closed;
   await refusedJoin(t.url, "bob", "ERR Banned: nickname bob, 7 minutes left");
-  await using _eve = await join(t.url, "eve"); // same (exempt) address, other nick
+  await refusedJoin(t.url, "bobby", "ERR Banned: this address, 7 minutes left");
+  alice.send("BANS");
+  await alice.expect("SYS Bans (1): bob (127.0.0.1, 7 min left, by alice)");
+  alice.send("UNBAN bob");
+  await alice.expect("SYS Unbanned bob");
+  await using _back = await join(t.url, "bobby");
+});
+
+Deno.test("BAN behind a proxy: the client address the proxy names is banned, not the proxy; a proxy that names none: only the nick (and its look-alikes)", async () => {
+  await using t = await startTestServer({ adminToken: TOKEN, banMinutes: 7 });
+  await using alice = await joinAdmin(t.url, "alice");
+  const bob = await joinProxied(t.port, "bob", "203.0.113.7");
+  await alice.until("SYS bob joined the chat!");
+  alice.send("BAN bob");
+  await untilAll(alice, ["SYS Banned bob for 7 minutes", "SYS bob was banned by an admin"]);
+  assertEquals(await bob.closeCode(), 4001);
+  bob.close();
+  // The same client under another nick (the nearest proxy's X-Forwarded-For entry counts) is refused...
+  const again = await joinProxied(t.port, "robert", "198.51.100.1, 203.0.113.7", "X-Forwarded-For");
+  await again.until("ERR Banned: this address, 7 minutes left");
+  again.close();
+  // ...another client behind the same proxy is not, nor is a direct local client.
+  const carol = await joinProxied(t.port, "carol", "203.0.113.8");
+  await carol.until("SYS carol joined the chat!");
+  carol.close();
+  await using _eve = await join(t.url, "eve");
   await alice.until("SYS eve joined the chat!");
+  // A proxy header that names no address: the member is banned by nick only.
+  const odd = await joinProxied(t.port, "oddball", "unknown");
+  await alice.until("SYS oddball joined the chat!");
+  alice.send("BAN oddball");
+  await untilAll(alice, ["SYS Banned oddball for 7 minutes", "SYS oddball was banned by an admin"]);
+  odd.close();
   alice.send("BAN mallory 3");
   await alice.expect("SYS Banned mallory for 3 minutes");
   await refusedJoin(t.url, "Mallory", "ERR Banned: nickname mallory, 3 minutes left");
@@ -227,7 +268,8 @@ Deno.test("BAN: behind an exempt (proxy) address only the nick (and its look-ali
   await refusedJoin(t.url, "rnallory", "ERR Banned: nickname mallory, 3 minutes left");
   alice.send("BANS");
   await alice.expect(
-    "SYS Bans (2): bob (nickname only, 7 min left, by alice), mallory (nickname only, 3 min left, by alice)",
+    "SYS Bans (3): bob (203.0.113.7, 7 min left, by alice), mallory (nickname only, 3 min left, by alice), " +
+      "oddball (nickname only, 7 min left, by alice)",
   );
 });
 

@@ -79,6 +79,8 @@ export interface ConnectionOptions {
   closeTimeoutMs: number;
   /** The WebSocket subprotocols the client offered (`wirechat.cap.*` offers declare capabilities). */
   protocols?: readonly string[];
+  /** The client address a reverse proxy named in the upgrade request (see {@linkcode Peer.forwardedFor}). */
+  forwardedFor?: string;
 }
 
 /** What a transport drives. */
@@ -179,6 +181,7 @@ export function openConnection(ctx: ServerContext, options: ConnectionOptions): 
   const peer: Peer = {
     id: newPeerId(),
     remote,
+    forwardedFor: options.forwardedFor,
     kind: `${options.transport}/${dialect.name}`,
     send(event: ServerEvent) {
       if (closing) return;

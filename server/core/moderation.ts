@@ -22,7 +22,10 @@ export interface ModerationOptions {
   words?: WordFilter;
   /** Minutes a `BAN` lasts when the admin gives none. */
   banMinutes?: number;
-  /** Addresses never banned (a reverse proxy every client seems to come from). */
+  /**
+   * Addresses of reverse proxies (`--limit-exempt`): never banned themselves
+   * when they name the client (then the client's address is banned).
+   */
   exempt?: readonly string[];
   /** Monotonic millisecond clock (ban expiry, failure limits); injected in tests. */
   now?: () => number;
@@ -33,10 +36,39 @@ export interface Moderation {
   readonly gate: AdminGate;
   readonly bans: BanList;
   readonly banMinutes: number;
-  /** The address a ban of `peer` refuses, or undefined for an exempt (shared) address. */
+  /**
+   * The address a ban of `peer` refuses: its own; from an exempt (proxy)
+   * address, the client address the proxy named, or the exempt address
+   * itself when none was named (a direct local client). Undefined when the
+   * proxy named no usable address.
+   */
   banAddress(peer: Peer): string | undefined;
   /** The refusal of `cmd` from `peer` by the operator's rules, if any. */
   screen(cmd: ClientCommand, peer: Peer): ProtocolError | undefined;
+}
+
+/** Longest address taken from a proxy header (an IPv6 address with an IPv4 tail is 45 characters). */
+export const MAX_FORWARDED_ADDRESS = 45;
+
+const ADDRESS_SHAPE = /^[0-9A-Fa-f:.]+$/;
+
+/**
+ * The client address a reverse proxy names in a request: `X-Real-IP`, else
+ * the last `X-Forwarded-For` entry (the one the nearest proxy added); `""`
+ * when a header is there but names no IP address; undefined without either.
+ *
+ * @example
+ * ```ts
+ * import { forwardedClient } from "./moderation.ts";
+ * const h = new Headers({ "x-forwarded-for": "203.0.113.9, 198.51.100.7" });
+ * if (forwardedClient(h) !== "198.51.100.7" || forwardedClient(new Headers()) !== undefined) throw new Error();
+ * ```
+ */
+export function forwardedClient(headers: Headers): string | undefined {
+  const named = headers.get("x-real-ip") ?? headers.get("x-forwarded-for")?.split(",").at(-1);
+  if (named === undefined || named === null) return undefined;
+  const address = named.trim();
+  return address.length <= MAX_FORWARDED_ADDRESS && ADDRESS_SHAPE.test(address) ? address : "";
 }
 
 /** The text of a message, private message or image a command carries, if any. */
@@ -65,7 +97,8 @@ export function createModeration(options: ModerationOptions = {}): Moderation {
 
   function banAddress(peer: Peer): string | undefined {
     const address = addressOf(peer.remote);
-    return exempt.has(address) ? undefined : address;
+    if (!exempt.has(address) || peer.forwardedFor === undefined) return address;
+    return peer.forwardedFor || undefined;
   }
 
   return {

@@ -12,6 +12,11 @@ export interface Peer {
   readonly id: number;
   /** Remote address (`host:port`), for logs and per-address limits. */
   readonly remote: string;
+  /**
+   * The client address a reverse proxy named in the WebSocket upgrade (`X-Real-IP`, else the last
+   * `X-Forwarded-For` entry), if any. Only believed from an exempt (proxy) address: see `moderation.ts`.
+   */
+  readonly forwardedFor?: string;
   /** Transport and dialect name, for logs and metrics (`ws`, `tcp`, …). */
   readonly kind: string;
   /**

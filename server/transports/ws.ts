@@ -21,6 +21,7 @@ import { WebSocketServer } from "ws";
 import { BATCH_SUBPROTOCOL, CloseCode, formatLine, HARD_FRAME_CAP } from "../../protocol/mod.ts";
 import { JSON_SUBPROTOCOL } from "../../protocol/dialects/json.ts";
 import { openConnection } from "../core/connection.ts";
+import { forwardedClient } from "../core/moderation.ts";
 import type { ServerContext } from "../core/context.ts";
 import type { Dialect } from "../core/dialect.ts";
 import { WSCHAT_PATH } from "../dialects/wschat.ts";
@@ -198,10 +199,18 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
     });
   }
 
-  function serve(ws: WebSocket, socket: Duplex, dialect: Dialect, remote: string, protocols: readonly string[]) {
+  function serve(
+    ws: WebSocket,
+    socket: Duplex,
+    dialect: Dialect,
+    remote: string,
+    protocols: readonly string[],
+    forwardedFor: string | undefined,
+  ) {
     const conn = openConnection(ctx, {
       remote,
       protocols,
+      forwardedFor,
       transport: "ws",
       dialect,
       closeTimeoutMs,
@@ -285,7 +294,8 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
         return;
       }
       chosen.set(req, route.protocol ?? false);
-      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, socket, route.dialect, remote, offered));
+      const forwardedFor = forwardedClient(request.headers);
+      wss.handleUpgrade(req, socket, head, (ws) => serve(ws, socket, route.dialect, remote, offered, forwardedFor));
     },
     close() {
       clearInterval(heartbeat);
