@@ -217,6 +217,28 @@ async function joinProxied(port: number, nick: string, clientIp: string, header 
   return sock;
 }
 
+Deno.test("ADMIN behind a proxy: failures count per client address the proxy names, so a guesser cannot lock the operator out", async () => {
+  await using t = await startTestServer({ adminToken: TOKEN });
+  let failures = 0;
+  for (let n = 0; failures < ADMIN_FAILURES_PER_ADDRESS; n++) {
+    const c = await joinProxied(t.port, `guesser${n}`, "203.0.113.66");
+    await c.until(`SYS guesser${n} joined the chat!`);
+    for (let i = 0; i < ADMIN_FAILURES_PER_CONNECTION && failures < ADMIN_FAILURES_PER_ADDRESS; i++, failures++) {
+      await c.sendText(`ADMIN guess-${n}-${i}`);
+      await c.until("ERR Invalid admin token");
+    }
+    c.close();
+  }
+  const late = await joinProxied(t.port, "late", "203.0.113.66");
+  await late.sendText(`ADMIN ${TOKEN}`);
+  await late.until("ERR Too many failed admin attempts, try again later");
+  late.close();
+  const operator = await joinProxied(t.port, "operator", "203.0.113.1");
+  await operator.sendText(`ADMIN ${TOKEN}`);
+  await operator.until("SYS Admin privileges granted");
+  operator.close();
+});
+
 Deno.test("BAN from an exempt (loopback) address: a direct client's address is banned, so it cannot come back under another nick", async () => {
   // Default --limit-exempt: loopback. A client that connects to it directly is banned with its address.
   await using t = await startTestServer({ adminToken: TOKEN, banMinutes: 7 });

@@ -222,7 +222,8 @@ export function createSession(options: SessionOptions): Session {
       return operator;
     },
     tryAdmin(token) {
-      adminCheck ??= moderation.gate.forConnection(addressOf(peer.remote));
+      // Failures count per client: behind a reverse proxy, the address it names (or one guesser locks out everyone).
+      adminCheck ??= moderation.gate.forConnection(moderation.banAddress(peer) ?? addressOf(peer.remote));
       const verdict = adminCheck(token);
       if (verdict === "granted") operator = true;
       return verdict;
