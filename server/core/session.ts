@@ -331,8 +331,10 @@ export function createSession(options: SessionOptions): Session {
       if (!busy) finish();
     },
     encode(event) {
-      if (filtered) {
-        const needed = capabilityNeeded(event, view.self);
+      // Only typing notices and private messages can need a capability: every other event (the whole fan-out of
+      // chat lines) skips the check, and the member's nick is looked up only for a private message.
+      if (filtered && (event.type === "typing" || event.type === "pm")) {
+        const needed = capabilityNeeded(event, event.type === "pm" ? view.self : undefined);
         if (needed !== null && !capabilities.has(needed)) return undefined;
       }
       return dialect.encode(event, view);
