@@ -7,66 +7,15 @@
  *
  * @module
  */
+import { createInbox, type EndInfo } from "./inbox.ts";
+
+export type { EndInfo };
 
 /** Default bound for awaiting one message or a close. */
 export const DIALECT_WAIT_MS = 5000;
 
 // deno-lint-ignore no-explicit-any
 export type Json = any;
-
-/** How a connection ended; `code` only over WebSocket. */
-export interface EndInfo {
-  code?: number;
-  reason?: string;
-}
-
-interface Inbox<T> {
-  push(item: T): void;
-  end(info: EndInfo): void;
-  next(timeoutMs?: number): Promise<T>;
-  unread(): T[];
-  closed: Promise<EndInfo>;
-}
-
-function createInbox<T>(): Inbox<T> {
-  const items: T[] = [];
-  let read = 0;
-  let isClosed = false;
-  let wake: (() => void) | undefined;
-  const closed = Promise.withResolvers<EndInfo>();
-  return {
-    push(item) {
-      items.push(item);
-      wake?.();
-    },
-    end(info) {
-      if (isClosed) return;
-      isClosed = true;
-      closed.resolve(info);
-      wake?.();
-    },
-    async next(timeoutMs = DIALECT_WAIT_MS) {
-      const signal = AbortSignal.timeout(timeoutMs);
-      while (read >= items.length) {
-        const recent = JSON.stringify(items.slice(-5));
-        if (isClosed) throw new Error(`connection closed while waiting; last items ${recent}`);
-        if (signal.aborted) throw new Error(`timed out waiting; last items ${recent}`);
-        await new Promise<void>((resolve) => {
-          const onAbort = () => resolve();
-          signal.addEventListener("abort", onAbort, { once: true });
-          wake = () => {
-            signal.removeEventListener("abort", onAbort);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-      return items[read++];
-    },
-    unread: () => items.slice(read),
-    closed: closed.promise,
-  };
-}
 
 /** A WebSocket client that sends and receives JSON objects, one per text frame. */
 export interface JsonWsClient extends AsyncDisposable {
@@ -84,7 +33,7 @@ export interface JsonWsClient extends AsyncDisposable {
 /** Opens a WebSocket to `url` offering `protocols`; resolves once open. */
 export async function connectJsonWs(url: string, protocols?: string | string[]): Promise<JsonWsClient> {
   const ws = new WebSocket(url, protocols);
-  const inbox = createInbox<Json>();
+  const inbox = createInbox<Json>(DIALECT_WAIT_MS);
   ws.onmessage = (e) => inbox.push(JSON.parse(String(e.data)));
   ws.onclose = (e) => inbox.end({ code: e.code, reason: e.reason });
   ws.onerror = () => {};
@@ -145,7 +94,7 @@ export interface RiftClient extends AsyncDisposable {
 /** Connects to a RiftChat port. */
 export async function connectRift(port: number): Promise<RiftClient> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const inbox = createInbox<Json>();
+  const inbox = createInbox<Json>(DIALECT_WAIT_MS);
   let pending = new Uint8Array(0);
   let closedByUs = false;
   const reading = (async () => {

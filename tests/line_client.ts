@@ -5,15 +5,13 @@
  *
  * @module
  */
+import { createInbox, type EndInfo } from "./inbox.ts";
 
 /** Default bound for awaiting one line or a close. */
 export const LINE_WAIT_MS = 5000;
 
 /** How a connection ended; `code` only over WebSocket. */
-export interface LineCloseInfo {
-  code?: number;
-  reason?: string;
-}
+export type LineCloseInfo = EndInfo;
 
 /** A line-level client; see the module doc. */
 export interface LineClient extends AsyncDisposable {
@@ -33,67 +31,10 @@ export interface LineClient extends AsyncDisposable {
   finish(): Promise<void>;
 }
 
-interface Inbox {
-  push(line: string): void;
-  end(info: LineCloseInfo): void;
-  next(timeoutMs?: number): Promise<string>;
-  unread(): string[];
-  closed: Promise<LineCloseInfo>;
-  readonly isClosed: boolean;
-}
-
-/** The last few lines, shortened, for error messages. */
-function recent(lines: string[]): string {
-  return JSON.stringify(lines.slice(-5).map((l) => (l.length > 120 ? `${l.slice(0, 120)}…` : l)));
-}
-
-function createInbox(): Inbox {
-  const lines: string[] = [];
-  let read = 0;
-  let isClosed = false;
-  let wake: (() => void) | undefined;
-  const closed = Promise.withResolvers<LineCloseInfo>();
-  return {
-    push(line) {
-      lines.push(line);
-      wake?.();
-    },
-    end(info) {
-      if (isClosed) return;
-      isClosed = true;
-      closed.resolve(info);
-      wake?.();
-    },
-    async next(timeoutMs = LINE_WAIT_MS) {
-      if (read < lines.length) return lines[read++];
-      const signal = AbortSignal.timeout(timeoutMs);
-      while (read >= lines.length) {
-        if (isClosed) throw new Error(`connection closed while waiting for a line; last lines ${recent(lines)}`);
-        if (signal.aborted) throw new Error(`timed out waiting for a line; last lines ${recent(lines)}`);
-        await new Promise<void>((resolve) => {
-          const onAbort = () => resolve();
-          signal.addEventListener("abort", onAbort, { once: true });
-          wake = () => {
-            signal.removeEventListener("abort", onAbort);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-      return lines[read++];
-    },
-    unread: () => lines.slice(read),
-    closed: closed.promise,
-    get isClosed() {
-      return isClosed;
-    },
-  };
-}
-
 /** Connects a WebSocket line client to `url`. */
 export async function connectWs(url: string, protocols?: string | string[]): Promise<LineClient> {
   const ws = new WebSocket(url, protocols);
-  const inbox = createInbox();
+  const inbox = createInbox<string>(LINE_WAIT_MS);
   ws.onmessage = (e) => {
     for (const line of String(e.data).split("\n")) inbox.push(line);
   };
@@ -134,7 +75,7 @@ const encoder = new TextEncoder();
 /** Connects a plain-TCP line client to `127.0.0.1:port`. */
 export async function connectTcp(port: number, hostname = "127.0.0.1"): Promise<LineClient> {
   const conn = await Deno.connect({ hostname, port, transport: "tcp" });
-  const inbox = createInbox();
+  const inbox = createInbox<string>(LINE_WAIT_MS);
   let writes: Promise<void> = Promise.resolve();
   let connClosed = false;
   function closeConn() {
