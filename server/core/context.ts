@@ -112,6 +112,8 @@ export function createContext(
           onClose: () => {
             if (connections.delete(conn)) cancelDeadline();
           },
+          // A joined member is past the deadline: its timer (and what it holds) goes now, not at the deadline.
+          onJoined: () => cancelDeadline(),
         }),
       };
       connections.add(conn);

@@ -147,11 +147,16 @@ export function armRegistrationDeadline(
   metrics?: Metrics,
 ): () => void {
   if (seconds <= 0) return () => {};
-  const timer = setTimeout(() => {
+  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
+    timer = undefined;
     if (joined()) return;
     metrics?.inc("wirechat_errors_total", 1, { code: "registration_timeout" });
     peer.send({ type: "error", code: "registration_timeout" });
     peer.close(CloseCode.POLICY, "Registration timeout");
   }, seconds * 1000);
-  return () => clearTimeout(timer);
+  // Cancelled (joined, or gone): the timer is dropped, not kept alive by this closure for the connection's life.
+  return () => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
 }

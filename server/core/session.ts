@@ -69,6 +69,8 @@ export interface SessionOptions {
   moderation?: Moderation;
   /** Called when the session ends (after its leave notice). */
   onClose?: () => void;
+  /** Called once the member has joined (the registration deadline no longer applies). */
+  onJoined?: () => void;
   /** The WebSocket subprotocols the client offered (`wirechat.cap.*` declare capabilities). */
   protocols?: readonly string[];
   /** Milliseconds since the server started (`UPTIME`, `STATS`; default: since this session was created). */
@@ -122,8 +124,9 @@ export function createSession(options: SessionOptions): Session {
   const backlog: (() => Maybe<void>)[] = [];
   const created = performance.now();
   const uptimeMs = options.uptimeMs ?? (() => performance.now() - created);
-  /** Declared capabilities; only consulted when the dialect's policy is `declared`. */
-  const capabilities = new Set<Capability>(capabilitiesOffered(options.protocols ?? []));
+  /** Declared capabilities; only consulted when the dialect's policy is `declared` (no Set until one is declared). */
+  const offeredCaps = capabilitiesOffered(options.protocols ?? []);
+  let capabilities: Set<Capability> | undefined = offeredCaps.length > 0 ? new Set(offeredCaps) : undefined;
   const filtered = policy.capabilities === "declared";
   const view: EncodeView = {
     get self() {
@@ -195,6 +198,7 @@ export function createSession(options: SessionOptions): Session {
     return settle(room.join(peer, wanted, { replay: policy.replay }), () => {
       state = "joined";
       nick = wanted;
+      options.onJoined?.();
       log.info("{nick} joined from {remote} ({kind})", { nick, remote: peer.remote, kind: peer.kind });
     }, (err) => {
       state = "greeting";
@@ -203,7 +207,11 @@ export function createSession(options: SessionOptions): Session {
     });
   }
 
-  const context: CommandContext = {
+  /**
+   * What a command handler sees. Made per command, not kept per connection: a joined idle member holds none of
+   * its closures (they read and write the session's own state, so nothing is lost between commands).
+   */
+  const commandContext = (): CommandContext => ({
     room,
     peer,
     get nick() {
@@ -229,11 +237,12 @@ export function createSession(options: SessionOptions): Session {
       return verdict;
     },
     declare(caps) {
+      capabilities ??= new Set();
       for (const cap of caps) capabilities.add(cap);
       return [...capabilities].sort();
     },
     uptimeMs,
-  };
+  });
 
   /** Refuses `cmd` by the operator's rules (forbidden words, bans): true when it was; a join is then closed. */
   function refusedByModeration(cmd: ClientCommand): boolean {
@@ -254,7 +263,7 @@ export function createSession(options: SessionOptions): Session {
     }
     if (COMMAND_SPEC[cmd.type].operator && !operator) return fail(new ProtocolError("admin_only"));
     if (refusedByModeration(cmd)) return;
-    return (COMMAND_HANDLERS[cmd.type] as Handler<typeof cmd.type>)(cmd, context);
+    return (COMMAND_HANDLERS[cmd.type] as Handler<typeof cmd.type>)(cmd, commandContext());
   }
 
   function refusal(error: ProtocolError) {
@@ -335,7 +344,7 @@ export function createSession(options: SessionOptions): Session {
       // chat lines) skips the check, and the member's nick is looked up only for a private message.
       if (filtered && (event.type === "typing" || event.type === "pm")) {
         const needed = capabilityNeeded(event, event.type === "pm" ? view.self : undefined);
-        if (needed !== null && !capabilities.has(needed)) return undefined;
+        if (needed !== null && !capabilities?.has(needed)) return undefined;
       }
       return dialect.encode(event, view);
     },

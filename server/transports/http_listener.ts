@@ -182,10 +182,12 @@ export async function listenHttp(ctx: ServerContext, options: HttpListenOptions)
       if (released) return;
       released = true;
       clearTimeout(timer);
+      timer = undefined; // not kept for the connection's life by this closure
+      raw.off("close", release);
       pending.delete(remote);
       handshakes.closed(address);
     };
-    const timer = setTimeout(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
       metrics.inc("wirechat_connections_refused_total", 1, { reason: "header_timeout" });
       log.warn("Dropping {remote}: no complete request within {seconds} s", { remote, seconds: config.headerTimeout });
       release();
