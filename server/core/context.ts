@@ -84,13 +84,14 @@ export function createContext(
     },
     track(ended, remote) {
       live.add(ended);
-      if (remote !== undefined) {
-        const address = addressOf(remote);
-        admission.opened(address);
-        const release = () => admission.closed(address);
-        ended.then(release, release);
-      }
-      ended.finally(() => live.delete(ended));
+      const address = remote === undefined ? undefined : addressOf(remote);
+      if (address !== undefined) admission.opened(address);
+      // One reaction per connection (this is held for the connection's whole life): release its slot, forget it.
+      const done = () => {
+        if (address !== undefined) admission.closed(address);
+        live.delete(ended);
+      };
+      ended.then(done, done);
     },
     async drained() {
       await Promise.all([...live]);

@@ -20,7 +20,7 @@ import { getLogger } from "@logtape/logtape";
 import { WebSocketServer } from "ws";
 import { BATCH_SUBPROTOCOL, CloseCode, formatLine, HARD_FRAME_CAP } from "../../protocol/mod.ts";
 import { JSON_SUBPROTOCOL } from "../../protocol/dialects/json.ts";
-import { openConnection } from "../core/connection.ts";
+import { type ConnectionCore, openConnection } from "../core/connection.ts";
 import { forwardedClient } from "../core/moderation.ts";
 import type { ServerContext } from "../core/context.ts";
 import type { Dialect } from "../core/dialect.ts";
@@ -188,6 +188,61 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
     }, config.idleTimeout * 1000)
     : undefined;
 
+  /**
+   * What the listeners below need of a served connection. The listeners are made once per transport, not once
+   * per connection (`ws` calls them with the WebSocket as `this`): an idle connection holds one small record.
+   */
+  interface Served {
+    conn: ConnectionCore;
+    remote: string;
+    /** `ws` found an invalid frame and sent its close frame. */
+    failed: boolean;
+    ended: () => void;
+  }
+  const served = new WeakMap<WebSocket, Served>();
+
+  function onMessage(this: WebSocket, data: Buffer, isBinary: boolean) {
+    const c = served.get(this);
+    if (!c) return;
+    if (heartbeat) alive.set(this, true);
+    metrics.inc("wirechat_bytes_in_total", data.length);
+    if (isBinary) c.conn.binary();
+    else c.conn.text(data.toString());
+  }
+  function onPing(this: WebSocket, data: Buffer) {
+    const c = served.get(this);
+    if (!c) return;
+    if (heartbeat) alive.set(this, true);
+    c.conn.flushNow(); // the pong comes after what was queued before the ping
+    if (this.readyState !== this.OPEN) return;
+    this.pong(data);
+    c.conn.wrote(); // unanswered pongs pile up in the socket: priced like any output
+  }
+  function onPong(this: WebSocket) {
+    if (heartbeat && served.has(this)) alive.set(this, true);
+  }
+  function onError(this: WebSocket, err: Error & { code?: string }) {
+    const c = served.get(this);
+    if (!c) return;
+    c.failed = true;
+    const [code, what] = closeCodeOf(err);
+    metrics.inc("wirechat_errors_total", 1, { code: what });
+    log.info("{remote} sent an invalid frame ({error}); closing with {code}", {
+      remote: c.remote,
+      error: err.message,
+      code,
+    });
+    // `ws` has already sent its close frame with `code`; this ends the session now.
+    c.conn.peer.close(code, err.message.slice(0, 100));
+  }
+  function onClose(this: WebSocket) {
+    const c = served.get(this);
+    alive.delete(this);
+    if (!c) return;
+    c.conn.ended();
+    c.ended();
+  }
+
   function refuseFull(req: IncomingMessage, socket: Duplex, head: Buffer) {
     chosen.set(req, false);
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -226,50 +281,22 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
         destroy: () => ws.terminate(),
       },
     });
-    const ended = Promise.withResolvers<void>();
-    ctx.track(ended.promise, remote);
+    let ended!: () => void;
+    ctx.track(new Promise<void>((resolve) => ended = resolve), remote);
     if (heartbeat) alive.set(ws, true);
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (heartbeat) alive.set(ws, true);
-      metrics.inc("wirechat_bytes_in_total", data.length);
-      if (isBinary) conn.binary();
-      else conn.text(data.toString());
-    });
-    ws.on("ping", (data: Buffer) => {
-      if (heartbeat) alive.set(ws, true);
-      conn.flushNow(); // the pong comes after what was queued before the ping
-      if (ws.readyState !== ws.OPEN) return;
-      ws.pong(data);
-      conn.wrote(); // unanswered pongs pile up in the socket: priced like any output
-    });
-    ws.on("pong", () => {
-      if (heartbeat) alive.set(ws, true);
-    });
-    let failed = false;
-    ws.on("error", (err: Error & { code?: string }) => {
-      failed = true;
-      const [code, what] = closeCodeOf(err);
-      metrics.inc("wirechat_errors_total", 1, { code: what });
-      log.info("{remote} sent an invalid frame ({error}); closing with {code}", {
-        remote,
-        error: err.message,
-        code,
-      });
-      // `ws` has already sent its close frame with `code`; this ends the session now.
-      conn.peer.close(code, err.message.slice(0, 100));
-    });
+    served.set(ws, { conn, remote, failed: false, ended });
+    ws.on("message", onMessage);
+    ws.on("ping", onPing);
+    ws.on("pong", onPong);
+    ws.on("error", onError);
     socket.once("finish", () => {
       // A failed connection (RFC 6455 §7.1.7) is closed once its close frame is out: nothing more is read from it.
-      if (failed) return void socket.destroy();
+      if (served.get(ws)?.failed) return void socket.destroy();
       // The close handshake is complete (both close frames exchanged) once `ws` ends its side: the member leaves
       // now and the TCP connection has the close timeout to go.
       conn.peer.close(CloseCode.NORMAL, "Closed by client");
     });
-    ws.on("close", () => {
-      alive.delete(ws);
-      conn.ended();
-      ended.resolve();
-    });
+    ws.on("close", onClose);
     conn.open();
   }
 
