@@ -3,9 +3,9 @@
  * clients per address, new connections per address per minute, the
  * registration deadline, and the options that set them.
  */
-import { parseServerArgs } from "../server/ops/config.ts";
+import { parseServerArgs, UsageError } from "../server/ops/config.ts";
 import { addressOf, createAdmission } from "../server/core/limits.ts";
-import { assertEquals, assertMatch, assertOk } from "./assert.ts";
+import { assertEquals, assertMatch, assertOk, assertThrows } from "./assert.ts";
 import { connect, join, startTestServer, waitUntil } from "./helpers.ts";
 import { connectTcp } from "./line_client.ts";
 import { rawConnect } from "./raw_ws.ts";
@@ -169,4 +169,24 @@ Deno.test("limits: the deadline and the total cap cover plain-TCP clients too", 
   await using late = await join(t.url, "late");
   late.send("WHO");
   await late.expect("SYS Online (2): late, tcpuser");
+});
+
+Deno.test("limits: every listener asks the kernel for --listen-backlog; the option is bounded at its edges", async () => {
+  const parse = (value: string) => parseServerArgs([`--listen-backlog=${value}`], () => undefined);
+  for (const bad of ["0", "65536", "1.5"]) assertThrows(() => parse(bad), UsageError);
+  for (const [value, want] of [["1", 1], ["65535", 65_535]] as const) {
+    const parsed = parse(value);
+    assertEquals(parsed.kind === "run" && parsed.config.listenBacklog, want);
+  }
+  const fromEnv = parseServerArgs([], (name) => name === "WIRECHAT_LISTEN_BACKLOG" ? "77" : undefined);
+  assertEquals(fromEnv.kind === "run" && fromEnv.config.listenBacklog, 77);
+
+  await using t = await startTestServer({ tcpPort: 0, riftchatPort: 0, listenBacklog: 1234 });
+  // `ss` shows a listening socket's backlog in its Send-Q column.
+  for (const port of [t.port, t.server.tcpAddr!.port, t.server.riftchatAddr!.port]) {
+    const out = await new Deno.Command("ss", { args: ["-Hltn", `sport = :${port}`], stdout: "piped" }).output();
+    const columns = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
+    assertEquals(columns[0], "LISTEN", `port ${port}`);
+    assertEquals(columns[2], "1234", `the backlog of port ${port}`);
+  }
 });

@@ -28,6 +28,14 @@ export const DEFAULT_REGISTRATION_TIMEOUT = 30;
  * reverse proxy on the same host makes every client look like it.
  */
 export const DEFAULT_LIMIT_EXEMPT = "127.0.0.1,::1";
+/**
+ * Default connections the kernel may hold, per listener, until the server
+ * accepts them (`listen(2)`'s backlog; Linux caps it at `net.core.somaxconn`).
+ * When a join storm overflows it the kernel drops the SYNs and clients retry
+ * after a second: 1 000 clients connecting at once overflowed the runtime's
+ * default of 511 while the server was busy with the first joins.
+ */
+export const DEFAULT_LISTEN_BACKLOG = 4096;
 /** Most addresses whose connection rate is remembered; beyond it the oldest are forgotten. */
 export const MAX_TRACKED_ADDRESSES = 100_000;
 

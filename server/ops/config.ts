@@ -14,6 +14,7 @@ import { DEFAULT_HEADER_TIMEOUT } from "../transports/http_listener.ts";
 import {
   DEFAULT_CONNECTS_PER_MINUTE,
   DEFAULT_LIMIT_EXEMPT,
+  DEFAULT_LISTEN_BACKLOG,
   DEFAULT_MAX_CLIENTS,
   DEFAULT_MAX_CLIENTS_PER_ADDRESS,
   DEFAULT_REGISTRATION_TIMEOUT,
@@ -45,6 +46,7 @@ export interface ServerConfig {
   connectsPerMinute: number;
   limitExempt: string;
   registrationTimeout: number;
+  listenBacklog: number;
   headerTimeout: number;
   closeTimeout: number;
   allowedOrigins: string;
@@ -202,6 +204,15 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     min: 0,
     max: 86_400,
     help: "seconds to send a valid NICK before ERR Registration timeout, close 1008 (0 = off)",
+  },
+  {
+    flag: "listen-backlog",
+    key: "listenBacklog",
+    kind: "int",
+    default: DEFAULT_LISTEN_BACKLOG,
+    min: 1,
+    max: 65_535,
+    help: "connections each listener lets wait to be accepted (capped by net.core.somaxconn); beyond it new ones retry",
   },
   {
     flag: "header-timeout",

@@ -209,7 +209,7 @@ export async function listenHttp(ctx: ServerContext, options: HttpListenOptions)
 
   const bound = Promise.withResolvers<void>();
   server.once("error", bound.reject);
-  server.listen(options.port, options.hostname, () => bound.resolve());
+  server.listen({ port: options.port, host: options.hostname, backlog: config.listenBacklog }, () => bound.resolve());
   await bound.promise;
   server.off("error", bound.reject);
   server.on("error", (err: Error) => log.error("Listener error: {error}", { error: String(err) }));

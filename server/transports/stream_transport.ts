@@ -101,7 +101,7 @@ export async function listenStream(
   });
   const bound = Promise.withResolvers<void>();
   server.once("error", bound.reject);
-  server.listen(port, hostname, () => bound.resolve());
+  server.listen({ port, host: hostname, backlog: ctx.config.listenBacklog }, () => bound.resolve());
   await bound.promise;
   server.off("error", bound.reject);
   const info = server.address() as net.AddressInfo;
