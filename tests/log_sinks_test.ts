@@ -216,3 +216,35 @@ Deno.test("log sink: files are named by the UTC date in any local time zone (UTC
   assertMatch(await read(`${tmp.dir}/2026-11-26-server.log`), /late evening/);
   assertEquals([...Deno.readDirSync(tmp.dir)].map((e) => e.name), ["2026-11-26-server.log"]);
 });
+
+Deno.test("stderr sink: info waits for the end of the turn, a warning writes at once with what came before it, exit writes the rest", async () => {
+  const sinkModule = new URL("../server/ops/log_sinks.ts", import.meta.url).href;
+  const script = `
+    import { stderrSink } from "${sinkModule}";
+    const sink = stderrSink();
+    const at = (level, text) => ({ category: ["wirechat"], level, message: [text], rawMessage: text, timestamp: Date.now(), properties: {} });
+    const mode = Deno.args[0];
+    sink(at("info", "first-info"));
+    if (mode === "kill") {
+      sink(at("warning", "the-warning"));
+      sink(at("info", "after-warning"));
+      Deno.kill(Deno.pid, "SIGKILL"); // no end of turn, no unload: only what was written at once survives
+    } else {
+      sink(at("info", "second-info"));
+      Deno.exit(0);
+    }
+  `;
+  const run = async (mode: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=js", script, mode],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stderr);
+  };
+  const killed = await run("kill");
+  assertMatch(killed, /first-info[\s\S]*the-warning/);
+  assertEquals(killed.includes("after-warning"), false, "an info record is not written in the turn that logs it");
+  const exited = await run("exit");
+  assertMatch(exited, /first-info[\s\S]*second-info/);
+});

@@ -59,6 +59,9 @@ Deno.test("metrics: the exposition has every operational series and they move", 
       "wirechat_connections_refused_total",
       "wirechat_uptime_seconds",
       "wirechat_process_resident_memory_bytes",
+      "wirechat_process_heap_used_bytes",
+      "wirechat_process_heap_total_bytes",
+      "wirechat_process_external_memory_bytes",
     ]
   ) assertOk(before.has(name), `missing ${name}`);
   assertEquals(before.get("wirechat_connected_clients"), 0);
@@ -85,5 +88,11 @@ Deno.test("metrics: the exposition has every operational series and they move", 
   assertEquals(m.get("wirechat_bytes_out_total"), received + 2 * a.lines.length);
   assertEquals(m.get("wirechat_lines_out_total"), a.lines.length);
   assertOk((m.get("wirechat_process_resident_memory_bytes") ?? 0) > 1024 * 1024);
+  const [used, reserved] = [
+    m.get("wirechat_process_heap_used_bytes") ?? 0,
+    m.get("wirechat_process_heap_total_bytes") ?? 0,
+  ];
+  assertOk(used > 1024 * 1024 && used <= reserved, `heap ${used} of ${reserved}`);
+  assertOk((m.get("wirechat_process_external_memory_bytes") ?? 0) > 0);
   assertOk((m.get("wirechat_uptime_seconds") ?? -1) >= 0);
 });

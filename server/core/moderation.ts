@@ -64,7 +64,7 @@ const ADDRESS_SHAPE = /^[0-9A-Fa-f:.]+$/;
  * if (forwardedClient(h) !== "198.51.100.7" || forwardedClient(new Headers()) !== undefined) throw new Error();
  * ```
  */
-export function forwardedClient(headers: Headers): string | undefined {
+export function forwardedClient(headers: { get(name: string): string | null }): string | undefined {
   const named = headers.get("x-real-ip") ?? headers.get("x-forwarded-for")?.split(",").at(-1);
   if (named === undefined || named === null) return undefined;
   const address = named.trim();

@@ -33,19 +33,44 @@ export const LOG_MAX_PENDING_BYTES = 64 * LOG_BUFFER_BYTES;
 
 const DAY_MS = 86_400_000;
 
-/** Writes each record synchronously to stderr. */
+function writeAllSync(text: string): void {
+  try {
+    const bytes = encoder.encode(text);
+    for (let off = 0; off < bytes.length;) off += Deno.stderr.writeSync(bytes.subarray(off));
+  } catch { /* stderr closed: nothing better to do */ }
+}
+
+/**
+ * Writes records to stderr: warnings and errors synchronously, at once (with
+ * whatever was buffered before them, in order); info and debug records at the
+ * end of the event-loop turn, one write for all of them. A join storm logs a
+ * few records per connection, and one write system call per record was a
+ * tenth of the server's time during it. Buffered records are written before
+ * the process exits normally (`unload`).
+ */
 export function stderrSink(): Sink {
+  let buffered = "";
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (buffered === "") return;
+    const text = buffered;
+    buffered = "";
+    writeAllSync(text);
+  };
+  addEventListener("unload", flush);
   return (record) => {
-    try {
-      Deno.stderr.writeSync(encoder.encode(formatter(record)));
-    } catch { /* stderr closed: nothing better to do */ }
+    buffered += formatter(record);
+    if (record.level === "warning" || record.level === "error" || record.level === "fatal") flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   };
 }
 
 function writeStderr(line: string): void {
-  try {
-    Deno.stderr.writeSync(encoder.encode(line + "\n"));
-  } catch { /* stderr closed */ }
+  writeAllSync(line + "\n");
 }
 
 /** Options of {@linkcode dailyFileSink}. */

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import type { RequestHead } from "./http_listener.ts";
 
 /** Names every server answers to. */
 export const ALWAYS_ALLOWED_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "::1"];
@@ -126,6 +127,6 @@ export function hostAllowed(host: string | null, list: HostAllowList): boolean {
 }
 
 /** The `Host` a request names: the header, or (HTTP/2, where it is `:authority`) the URL's. */
-export function requestHost(req: Request): string {
+export function requestHost(req: RequestHead): string {
   return req.headers.get("host") ?? new URL(req.url).host;
 }

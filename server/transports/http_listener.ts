@@ -35,12 +35,20 @@ export const DEFAULT_HEADER_TIMEOUT = 10;
 /** Answers a plain HTTP request. */
 export type HttpHandler = (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 
+/** What the checks read of a request: a fetch `Request` is one, and so is {@linkcode requestHead}'s view. */
+export interface RequestHead {
+  readonly method: string;
+  /** The absolute URL (scheme, the `Host` header, the request target). */
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+}
+
 /** Takes over an upgrade request's socket. */
 export type UpgradeHandler = (
   req: http.IncomingMessage,
   socket: Duplex,
   head: Buffer,
-  request: Request,
+  request: RequestHead,
   remote: string,
 ) => void;
 
@@ -77,6 +85,39 @@ export function toRequest(req: http.IncomingMessage, scheme: "http" | "https"): 
   return new Request(url, { method: req.method, headers });
 }
 
+/**
+ * A light view of a parsed node request, for the upgrade path (every
+ * connection takes it): no `Headers` and `Request` objects built per
+ * connection. `headers.get` is `Headers.get`'s: case-insensitive, repeated
+ * fields joined by `, `. The URL is parsed here, so a Host that makes no URL
+ * throws like {@linkcode toRequest}.
+ *
+ * @example
+ * ```ts
+ * import { requestHead } from "./http_listener.ts";
+ * import type http from "node:http";
+ * const raw = ["Host", "chat.example", "X-A", "1", "x-a", "2"];
+ * const head = requestHead({ rawHeaders: raw, url: "/ws?x", method: "GET" } as http.IncomingMessage, "http");
+ * if (head.url !== "http://chat.example/ws?x" || head.headers.get("x-a") !== "1, 2") throw new Error(head.url);
+ * if (head.headers.get("origin") !== null) throw new Error("absent is null");
+ * ```
+ */
+export function requestHead(req: http.IncomingMessage, scheme: "http" | "https"): RequestHead {
+  const raw = req.rawHeaders;
+  const get = (name: string): string | null => {
+    const wanted = name.toLowerCase();
+    let value: string | null = null;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if (raw[i].length === wanted.length && raw[i].toLowerCase() === wanted) {
+        value = value === null ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
+      }
+    }
+    return value;
+  };
+  const url = new URL(req.url ?? "/", `${scheme}://${get("host") || "localhost"}`).href;
+  return { method: req.method ?? "GET", url, headers: { get } };
+}
+
 /** Starts listening; resolves once bound. */
 export async function listenHttp(ctx: ServerContext, options: HttpListenOptions): Promise<HttpListener> {
   const { config, metrics } = ctx;
@@ -105,9 +146,9 @@ export async function listenHttp(ctx: ServerContext, options: HttpListenOptions)
   parser.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const remote = formatRemote(req.socket.remoteAddress, req.socket.remotePort);
     pending.get(remote)?.();
-    let request: Request;
+    let request: RequestHead;
     try {
-      request = toRequest(req, scheme);
+      request = requestHead(req, scheme);
     } catch {
       socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
       return;

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { RequestHead } from "./http_listener.ts";
 
 function normalize(origin: string): string | undefined {
   if (origin === "null") return "null";
@@ -33,7 +34,7 @@ function normalize(origin: string): string | undefined {
  * if (originAllowed(req("https://evil.example"), [])) throw new Error("other origin must fail");
  * ```
  */
-export function originAllowed(req: Request, allowed: readonly string[]): boolean {
+export function originAllowed(req: RequestHead, allowed: readonly string[]): boolean {
   const raw = req.headers.get("origin");
   if (raw === null) return true;
   if (allowed.includes("*")) return true;

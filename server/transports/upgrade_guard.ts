@@ -10,6 +10,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { ServerContext } from "../core/context.ts";
 import { addressOf, parseList, type Refusal } from "../core/limits.ts";
+import type { RequestHead } from "./http_listener.ts";
 import { originAllowed } from "./origin.ts";
 import { createHostAllowList, hostAllowed, type HostAllowList, machineNames, requestHost } from "./allowed_hosts.ts";
 
@@ -21,10 +22,10 @@ const log = getLogger(["wirechat", "limits"]);
  * full` and close with 1013, so that a browser, which cannot read an HTTP
  * refusal of an upgrade, can tell the user), or undefined to accept it.
  */
-export type UpgradeGuard = (req: Request, remote: string) => Response | "server_full" | undefined;
+export type UpgradeGuard = (req: RequestHead, remote: string) => Response | "server_full" | undefined;
 
 /** A check that answers a refusal response or undefined (the Host check). */
-export type RequestGuard = (req: Request, remote: string) => Response | undefined;
+export type RequestGuard = (req: RequestHead, remote: string) => Response | undefined;
 
 /** Why a request is refused before a session exists (the `reason` label of `wirechat_connections_refused_total`). */
 export type GuardRefusal = Refusal | "origin" | "host" | "shutting_down";

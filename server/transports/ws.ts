@@ -18,6 +18,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { getLogger } from "@logtape/logtape";
 import { WebSocketServer } from "ws";
+import type { RequestHead } from "./http_listener.ts";
 import { BATCH_SUBPROTOCOL, CloseCode, formatLine, HARD_FRAME_CAP } from "../../protocol/mod.ts";
 import { JSON_SUBPROTOCOL } from "../../protocol/dialects/json.ts";
 import { type ConnectionCore, openConnection } from "../core/connection.ts";
@@ -150,7 +151,7 @@ function closeCodeOf(err: Error & { code?: string }): [number, string] {
 /** The WebSocket side of a server: upgrades requests, runs the heartbeat. */
 export interface WebSocketTransport {
   /** Handles an HTTP upgrade; `request` is the same request as a fetch `Request` (for the guards). */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, request: Request, remote: string): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, request: RequestHead, remote: string): void;
   /** Stops the heartbeat. */
   close(): void;
 }
