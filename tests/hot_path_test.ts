@@ -30,6 +30,20 @@ Deno.test("scheduler: one deferred flush per task, hooks first, peers marked dur
   assertEquals(order, ["hook", "a", "hook", "b"]);
   s.mark(a);
   assertEquals(deferred.length, 2, "the next task schedules again");
+  // A peer flushed on its own (before a close frame) is not flushed again by the turn's flush, unless marked again,
+  // and then once.
+  order.length = 0;
+  s.flushOne(a);
+  s.flushOne(a);
+  assertEquals(order, ["hook", "a"], "flushOne flushes a marked peer once");
+  deferred[1]();
+  assertEquals(order, ["hook", "a", "hook", "b"], "b, marked by a's flush, goes out in the turn's flush; a does not");
+  order.length = 0;
+  s.mark(b);
+  s.flushOne(b);
+  s.mark(b);
+  deferred[2]();
+  assertEquals(order, ["hook", "b", "hook", "b"], "marked again after flushOne: flushed again, once");
 });
 
 Deno.test("shared encoding: peers holding the same lines get the very same buffer, each line framed once", () => {

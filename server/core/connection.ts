@@ -153,6 +153,7 @@ export function openConnection(ctx: ServerContext, options: ConnectionOptions): 
   }
 
   const outbound = {
+    pending: false,
     flush() {
       if (queue.length === 0) return;
       if (gone || closing) {

@@ -20,6 +20,8 @@
 /** Something with queued output. */
 export interface Flushable {
   flush(): void;
+  /** True while it waits for a flush; kept by the scheduler (declare it `false` so every peer has one shape). */
+  pending?: boolean;
 }
 
 /** Coalesces output per event-loop turn; see the module doc. */
@@ -45,7 +47,11 @@ export function endOfTurn(fn: () => void): void {
 export function createOutboundScheduler(
   defer: (fn: () => void) => void = endOfTurn,
 ): OutboundScheduler {
-  const dirty = new Set<Flushable>();
+  // The dirty peers, in the order they were marked; a peer's `pending` flag says whether its entry still counts
+  // (a peer flushed on its own by flushOne keeps a stale entry, skipped). Two arrays swapped per round: no Set
+  // rebuilt and no copy made per turn, which a join storm (every member dirty in every turn) would pay for.
+  let dirty: Flushable[] = [];
+  let spare: Flushable[] = [];
   const before: (() => void)[] = [];
   const after: (() => void)[] = [];
   let scheduled = false;
@@ -56,11 +62,18 @@ export function createOutboundScheduler(
     if (flushing) return;
     flushing = true;
     try {
-      while (dirty.size > 0) {
+      while (dirty.length > 0) {
         for (const hook of before) hook();
-        const batch = [...dirty];
-        dirty.clear();
-        for (const peer of batch) peer.flush();
+        const batch = dirty;
+        dirty = spare;
+        for (let i = 0; i < batch.length; i++) {
+          const peer = batch[i];
+          if (!peer.pending) continue;
+          peer.pending = false;
+          peer.flush();
+        }
+        batch.length = 0;
+        spare = batch;
       }
     } finally {
       flushing = false;
@@ -70,7 +83,9 @@ export function createOutboundScheduler(
 
   return {
     mark(peer) {
-      dirty.add(peer);
+      if (peer.pending) return;
+      peer.pending = true;
+      dirty.push(peer);
       if (!scheduled) {
         scheduled = true;
         defer(flushAll);
@@ -84,7 +99,8 @@ export function createOutboundScheduler(
     },
     flushAll,
     flushOne(peer) {
-      if (!dirty.delete(peer)) return;
+      if (!peer.pending) return;
+      peer.pending = false;
       for (const hook of before) hook();
       peer.flush();
     },
