@@ -2,15 +2,16 @@
  * Corked fan-out (issue 13 item 2): a broadcast line is framed once, each
  * peer gets one socket write per event-loop turn holding every frame queued
  * for it, peers holding the same frames share one buffer — and ordinary
- * WebSocket clients (Deno's `WebSocket`, as in a browser, and
- * python-websockets) get every line exactly once, one line per frame, in the
- * room's one order.
+ * WebSocket clients (the browser's own `WebSocket` in headless Chromium,
+ * Deno's `WebSocket`, and python-websockets) get every line exactly once,
+ * one line per frame, in the room's one order.
  */
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer, type TestClient, WAIT_MS } from "./helpers.ts";
 import { spawnLineProcess } from "./server_process.ts";
 import { openConnection } from "../server/core/connection.ts";
 import { createFrameEncoders } from "../server/transports/ws_frame.ts";
+import { launchChromium, openPage } from "./chromium.ts";
 
 const decoder = new TextDecoder();
 
@@ -67,11 +68,39 @@ Deno.test("fan-out: lines of one turn reach each peer in one write, the same buf
   for (const p of peers) p.conn.ended();
 });
 
-Deno.test("fan-out: 30 Deno WebSocket and 10 python-websockets clients get every line once, one per frame, in one order", async () => {
+/** Frames received by `count` WebSocket clients of the page (the browser's own), once each has `total` MSG frames. */
+function browserReaders([count, total]: readonly [number, number]): Promise<string[][]> {
+  const page = globalThis as unknown as { joined: number };
+  page.joined = 0;
+  return Promise.all(Array.from({ length: count }, (_, i) =>
+    new Promise<string[]>((resolve, reject) => {
+      const ws = new WebSocket(location.href.replace(/^http/, "ws"));
+      const frames: string[] = [];
+      let msgs = 0;
+      ws.onopen = () => ws.send(`NICK browser${i}`);
+      ws.onerror = () => reject(new Error(`browser${i}: socket error`));
+      ws.onmessage = (e) => {
+        frames.push(String(e.data));
+        if (e.data === `SYS browser${i} joined the chat!`) page.joined++;
+        if (String(e.data).startsWith("MSG ") && ++msgs === total) {
+          ws.close();
+          resolve(frames);
+        }
+      };
+    })));
+}
+
+Deno.test("fan-out: 30 Deno WebSocket, 10 Chromium WebSocket and 10 python-websockets clients get every line once, one per frame, in one order", async () => {
   await using t = await startTestServer({ replay: 0 });
   const senders = await Promise.all([0, 1, 2].map((i) => join(t.url, `sender${i}`)));
   const perSender = 60;
   const total = 3 * perSender;
+  // The browser's WebSocket: readers in a page of the server's own origin (the Origin check passes).
+  await using browser = await launchChromium();
+  await using page = await openPage(browser, t.url.replace(/^ws/, "http"));
+  const browserFrames = page.page.evaluate(browserReaders, [10, total] as [number, number]);
+  browserFrames.catch(() => {}); // awaited below; a failure before then must not surface as an unhandled rejection
+  await page.page.waitForFunction(() => (globalThis as unknown as { joined?: number }).joined === 10);
   // Browser-like readers: Deno's WebSocket; a frame holding "\n" would show up as an extra line without "MSG ".
   const readers: TestClient[] = await Promise.all(
     Array.from({ length: 30 }, (_, i) => join(t.url, `reader${i}`)),
@@ -94,11 +123,19 @@ Deno.test("fan-out: 30 Deno WebSocket and 10 python-websockets clients get every
   const seen = await Promise.all(readers.map(chat));
   const order = seen[0];
   assertEquals(order.length, total, "every line, nothing else (no line joined to another in one frame)");
-  for (const lines of [...seen, ...pyFrames]) assertEquals(lines, order, "the same lines, once each, in one order");
+  const fromBrowser = (await browserFrames).map((frames) => frames.filter((f) => !f.startsWith("SYS ")));
+  assertEquals(fromBrowser.length, 10);
+  for (const lines of [...seen, ...pyFrames, ...fromBrowser]) {
+    assertEquals(lines, order, "the same lines, once each, in one order");
+  }
   for (let i = 0; i < 3; i++) {
     const mine = order.filter((l) => l.includes(` sender${i}: `)).map((l) => l.slice(l.lastIndexOf("/") + 1));
     assertEquals(mine, Array.from({ length: perSender }, (_, n) => String(n)), `sender${i}'s lines in its order`);
   }
-  assertOk(pyFrames.every((frames) => frames.every((f) => !f.includes("\n"))), "one line per frame");
+  assertOk(
+    [...pyFrames, ...fromBrowser].every((frames) => frames.every((f) => !f.includes("\n"))),
+    "one line per frame",
+  );
+  assertEquals(page.errors, [], "no page errors");
   for (const c of [...readers, ...senders]) await c.close();
 });
