@@ -46,7 +46,18 @@ export function formatReport(r: BenchResult): string {
     ["join", dist(r.joinMs)],
     ["replay complete", dist(r.replayMs)],
   ];
-  rows.push(["load generator", `CPU ${r.benchCpuPct ?? "-"}% of a core in window`]);
+  rows.push([
+    "listen queue",
+    r.listenQueue
+      ? `${int(r.listenQueue.overflows)} overflows, ${
+        int(r.listenQueue.drops)
+      } drops from join to end (kernel TcpExt ListenOverflows/ListenDrops, machine-wide)`
+      : "- (no /proc/net/netstat)",
+  ]);
+  rows.push([
+    "load generator",
+    `CPU ${r.benchCpuPct ?? "-"}% of a core in window (${r.benchCpuUsPerDelivery ?? "-"} µs per delivery)`,
+  ]);
   const s = r.server;
   if (s) {
     rows.push([

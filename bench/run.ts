@@ -9,7 +9,15 @@
 import { createHistogram, type Histogram, merge, summarize } from "./histogram.ts";
 import type { BenchOptions } from "./options.ts";
 import { openRawSocket } from "./raw_socket.ts";
-import { loadAverage, type ProcSample, sampleProcess, type SpawnedServer, spawnServer } from "./server_process.ts";
+import {
+  type ListenCounters,
+  loadAverage,
+  type ProcSample,
+  sampleListenCounters,
+  sampleProcess,
+  type SpawnedServer,
+  spawnServer,
+} from "./server_process.ts";
 import { type ClientSpec, clock, type FinalReport, type JoinReport, type Tally, type WorkerReport } from "./worker.ts";
 
 /** Wait for a join notice before falling back to barrier messages. */
@@ -54,6 +62,15 @@ export interface BenchResult extends Tally {
   stalledDisconnected: number;
   /** CPU used by the load generator itself during the window, as a share of one core. */
   benchCpuPct?: number;
+  /** The load generator's CPU microseconds per delivery in the window (its own cost, workers and coordinator). */
+  benchCpuUsPerDelivery?: number;
+  /**
+   * The kernel's listen-queue drops from just before the clients connect to the end of the drain, machine-wide
+   * (`TcpExt: ListenOverflows` and `ListenDrops` in `/proc/net/netstat`, every listener, not only the server's). A
+   * join storm that overflows the accept backlog makes clients resend their SYN after 1 s, which inflates connect,
+   * join and replay times without any error.
+   */
+  listenQueue?: ListenCounters;
   connectMs: Summary;
   joinMs: Summary;
   replayMs: Summary;
@@ -217,6 +234,7 @@ export async function runBench(
         stall: i >= o.clients - stallCount,
       });
     }
+    const listenBefore = sampleListenCounters();
     const epoch = clock();
     progress(`connecting ${o.clients} clients over ${perWorker.length} worker(s)`);
     for (const clients of perWorker) {
@@ -298,6 +316,7 @@ export async function runBench(
     for (const w of workers) w.worker.postMessage({ type: "drain", totals, deadline: drainDeadline });
     const finals: FinalReport[] = await Promise.all(workers.map((w) => w.next("result", drainDeadline + 10_000)));
     const last = sample();
+    const listenAfter = sampleListenCounters();
     progress("closing");
     for (const w of workers) w.worker.postMessage({ type: "close" });
     await Promise.all(workers.map((w) => w.next("closed", clock() + CLOSE_WAIT_MS).catch(() => undefined)));
@@ -311,6 +330,7 @@ export async function runBench(
     }
     const sum = (k: keyof FinalReport) => finals.reduce((n, f) => n + (f[k] as number), 0);
     const windowS = o.durationS;
+    const benchCpuS = selfWarm && selfEnd ? selfEnd.cpuS - selfWarm.cpuS : undefined;
     const stalledLeft = new Set(finals.flatMap((f) => f.stalledLeft));
     const mib = (kib?: number) => kib === undefined ? undefined : Math.round(kib / 102.4) / 10;
     const cpuS = atWarmEnd && atEnd ? atEnd.cpuS - atWarmEnd.cpuS : undefined;
@@ -342,7 +362,16 @@ export async function runBench(
       closedByServer: sum("closedByServer"),
       closeSamples: finals.flatMap((f) => f.closeSamples).slice(0, 5),
       stalledDisconnected: stalledLeft.size,
-      benchCpuPct: selfWarm && selfEnd ? Math.round(((selfEnd.cpuS - selfWarm.cpuS) / windowS) * 1000) / 10 : undefined,
+      benchCpuPct: benchCpuS === undefined ? undefined : Math.round((benchCpuS / windowS) * 1000) / 10,
+      benchCpuUsPerDelivery: benchCpuS === undefined || sum("deliveredInWindow") === 0
+        ? undefined
+        : Math.round((benchCpuS * 1e6 / sum("deliveredInWindow")) * 100) / 100,
+      listenQueue: listenBefore && listenAfter
+        ? {
+          overflows: listenAfter.overflows - listenBefore.overflows,
+          drops: listenAfter.drops - listenBefore.drops,
+        }
+        : undefined,
       connectMs: summary(joins.flatMap((j) => j.connectMs)),
       joinMs: summary(joins.flatMap((j) => j.joinMs)),
       replayMs: summary(joins.flatMap((j) => j.replayMs)),

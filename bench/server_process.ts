@@ -46,6 +46,47 @@ export function loadAverage(): string {
   }
 }
 
+/** The kernel's accept-queue counters (`TcpExt:` in `/proc/net/netstat`), for the whole machine (network namespace). */
+export interface ListenCounters {
+  /** `ListenOverflows`: SYNs or handshake ACKs dropped because a listener's accept queue was full. */
+  overflows: number;
+  /** `ListenDrops`: every drop at a listener (the overflows included). */
+  drops: number;
+}
+
+/**
+ * `ListenOverflows` and `ListenDrops` from the text of `/proc/net/netstat` (a `TcpExt:` line of names, then one of
+ * values); undefined when they are missing.
+ *
+ * @example
+ * ```ts
+ * import { parseListenCounters } from "./server_process.ts";
+ * const c = parseListenCounters("TcpExt: A ListenOverflows ListenDrops\nTcpExt: 1 7 9\n");
+ * if (c?.overflows !== 7 || c.drops !== 9) throw new Error(JSON.stringify(c));
+ * ```
+ */
+export function parseListenCounters(netstat: string): ListenCounters | undefined {
+  const lines = netstat.split("\n").filter((l) => l.startsWith("TcpExt:"));
+  if (lines.length < 2) return undefined;
+  const names = lines[0].trim().split(/\s+/), values = lines[1].trim().split(/\s+/);
+  const get = (name: string) => {
+    const i = names.indexOf(name);
+    const v = i > 0 ? Number(values[i]) : NaN;
+    return Number.isFinite(v) ? v : undefined;
+  };
+  const overflows = get("ListenOverflows"), drops = get("ListenDrops");
+  return overflows === undefined || drops === undefined ? undefined : { overflows, drops };
+}
+
+/** Reads {@linkcode ListenCounters} now; undefined when `/proc/net/netstat` cannot be read (not Linux). */
+export function sampleListenCounters(): ListenCounters | undefined {
+  try {
+    return parseListenCounters(Deno.readTextFileSync("/proc/net/netstat"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** A running server subprocess. */
 export interface SpawnedServer {
   url: string;

@@ -3,8 +3,10 @@
  * server, a few clients, about a second) and accounts for every delivery.
  * Not a timed test: throughput and latency figures are not asserted.
  */
-import { assertEquals, assertOk as assert } from "./assert.ts";
+import { assertEquals, assertMatch, assertOk as assert } from "./assert.ts";
 import type { BenchResult } from "../bench/run.ts";
+import { formatReport } from "../bench/report.ts";
+import { parseListenCounters, sampleListenCounters } from "../bench/server_process.ts";
 
 const BENCH = new URL("../bench/main.ts", import.meta.url).pathname;
 
@@ -42,6 +44,60 @@ Deno.test("bench: a tiny spawned run delivers every message exactly once and tim
   assert(r.latencyMs.n > 0, "no latency samples");
   assertEquals(r.replayMs.n, 4, "every client's replay is timed");
   assert(r.server?.peakRssMiB !== undefined && r.server.peakRssMiB > 0, "server RSS read from /proc");
+  assert(r.benchCpuUsPerDelivery !== undefined && r.benchCpuUsPerDelivery > 0, "load generator µs per delivery");
+  // Machine-wide deltas: other listeners may add to them, never take away.
+  assert(r.listenQueue !== undefined, "listen-queue counters read from /proc/net/netstat");
+  assert(r.listenQueue.overflows >= 0 && r.listenQueue.drops >= r.listenQueue.overflows, JSON.stringify(r.listenQueue));
+  assertMatch(
+    formatReport(r),
+    new RegExp(`^listen queue +${r.listenQueue.overflows} overflows, ${r.listenQueue.drops} drops .*machine-wide`, "m"),
+  );
+});
+
+Deno.test("bench: the listen-queue counters are read from the TcpExt lines", () => {
+  const names = "TcpExt: SyncookiesSent DelayedACKLost ListenOverflows ListenDrops TCPHPHits";
+  assertEquals(parseListenCounters(`${names}\nTcpExt: 0 5 12 13 999\nIpExt: InNoRoutes\nIpExt: 0\n`), {
+    overflows: 12,
+    drops: 13,
+  });
+  assertEquals(parseListenCounters("TcpExt: SyncookiesSent\nTcpExt: 0\n"), undefined);
+  assertEquals(parseListenCounters(""), undefined);
+});
+
+Deno.test("bench: a listener whose accept queue is full shows up in the listen-queue counters", async () => {
+  // A listener with a backlog of 1 in a process that stops accepting: the connections past the queue overflow it.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import net from "node:net";
+      const s = net.createServer(() => {});
+      s.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
+        console.log(s.address().port);
+        for (const until = Date.now() + 1500; Date.now() < until;);
+        s.close();
+      });`,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
+  reader.releaseLock();
+  const before = sampleListenCounters();
+  assert(before, "/proc/net/netstat readable");
+  const conns = await Promise.all(
+    Array.from(
+      { length: 8 },
+      () => Deno.connect({ hostname: "127.0.0.1", port, signal: AbortSignal.timeout(500) }).catch(() => undefined),
+    ),
+  );
+  const after = sampleListenCounters()!;
+  for (const c of conns) c?.close();
+  await child.stdout.cancel();
+  await child.status;
+  assert(after.overflows - before.overflows >= 1, `no overflow counted: ${JSON.stringify({ before, after })}`);
+  assert(after.drops - before.drops >= 1, `no drop counted: ${JSON.stringify({ before, after })}`);
 });
 
 Deno.test("bench: refuses a non-loopback host unless allowed, and bad values", async () => {
