@@ -48,6 +48,11 @@ export interface RawSocketOptions {
 
 const OP_CONT = 0x0, OP_TEXT = 0x1, OP_CLOSE = 0x8, OP_PING = 0x9;
 const INITIAL_BUFFER = 8 * 1024;
+/**
+ * The read buffer doubles, up to this, each time a read fills it: a busy client takes many frames per read (one op
+ * and one system call), an idle one keeps 8 KiB.
+ */
+export const MAX_READ_BUFFER = 256 * 1024;
 /** Longest wait for queued frames to be written when closing. */
 const CLOSE_WRITE_WAIT_MS = 200;
 
@@ -251,6 +256,7 @@ export async function openRawSocket(url: URL, options: RawSocketOptions): Promis
   }
 
   let resume: (() => void) | undefined;
+  let filled = false;
   (async () => {
     try {
       if (len > 0 && !parse(now())) return;
@@ -259,13 +265,17 @@ export async function openRawSocket(url: URL, options: RawSocketOptions): Promis
           await new Promise<void>((r) => resume = r);
           continue;
         }
-        if (len === buf.length) {
+        // A read that filled the buffer left more waiting: read more at once next time.
+        if (filled && buf.length < MAX_READ_BUFFER || len === buf.length) {
           const bigger = new Uint8Array(buf.length * 2);
-          bigger.set(buf);
+          bigger.set(buf.subarray(0, len));
           buf = bigger;
         }
-        const n = await conn.read(buf.subarray(len));
+        // The whole buffer when it is empty (the usual case): no view to allocate per read.
+        const room = buf.length - len;
+        const n = await conn.read(len === 0 ? buf : buf.subarray(len));
         if (n === null) return finish({ code: 1006, reason: "connection ended" });
+        filled = n === room;
         len += n;
         if (!parse(now())) return;
       }
