@@ -100,6 +100,39 @@ export const clock = (): number => performance.timeOrigin + performance.now();
 const decoder = new TextDecoder();
 const SAMPLES = 5;
 
+/** The digits `buf[i, i + n)` as a number; NaN if one is not a digit. */
+function digits(buf: Uint8Array, i: number, n: number): number {
+  let v = 0;
+  for (const e = i + n; i < e; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return NaN;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * The UTC time `2026-11-26T16:38:06.123Z` at `buf[i]` in milliseconds, as `Date.parse` reads it, without decoding
+ * it to a string first; NaN when it has another shape.
+ */
+export function isoMs(buf: Uint8Array, i: number): number {
+  if (
+    buf[i + 4] !== 45 || buf[i + 7] !== 45 || buf[i + 10] !== 84 || buf[i + 13] !== 58 || buf[i + 16] !== 58 ||
+    buf[i + 19] !== 46 || buf[i + 23] !== 90
+  ) {
+    return NaN;
+  }
+  return Date.UTC(
+    digits(buf, i, 4),
+    digits(buf, i + 5, 2) - 1,
+    digits(buf, i + 8, 2),
+    digits(buf, i + 11, 2),
+    digits(buf, i + 14, 2),
+    digits(buf, i + 17, 2),
+    digits(buf, i + 20, 3),
+  );
+}
+
 /** Where the line that goes on at `buf[k]` ends: its "\n", or `e`. A plain loop beats the native `indexOf` call. */
 function lineEnd(buf: Uint8Array, k: number, e: number): number {
   while (k < e && buf[k] !== 10) k++;
@@ -269,9 +302,11 @@ export function createWorkerClients(
         record(hist, at - sentAt);
         // Every 64th delivery: split the latency at the server's own timestamp (ms resolution, same clock).
         if ((++splitTick & 63) === 0 && buf[i + 28] === 90) { // "Z" ends an ISO timestamp at "MSG [" + 23
-          const stamped = Date.parse(decoder.decode(buf.subarray(i + 5, i + 29)));
-          record(toServer, stamped - sentAt);
-          record(fromServer, at - stamped);
+          const stamped = isoMs(buf, i + 5);
+          if (stamped === stamped) { // not NaN
+            record(toServer, stamped - sentAt);
+            record(fromServer, at - stamped);
+          }
         }
       }
       if (c.spec.sender === sender) {

@@ -7,6 +7,7 @@ import { assertEquals, assertMatch, assertOk as assert } from "./assert.ts";
 import type { BenchResult } from "../bench/run.ts";
 import { formatReport } from "../bench/report.ts";
 import { parseListenCounters, sampleListenCounters } from "../bench/server_process.ts";
+import { isoMs } from "../bench/worker.ts";
 
 const BENCH = new URL("../bench/main.ts", import.meta.url).pathname;
 
@@ -52,6 +53,16 @@ Deno.test("bench: a tiny spawned run delivers every message exactly once and tim
     formatReport(r),
     new RegExp(`^listen queue +${r.listenQueue.overflows} overflows, ${r.listenQueue.drops} drops .*machine-wide`, "m"),
   );
+});
+
+Deno.test("bench: the server's timestamp is read from the bytes as Date.parse reads it", () => {
+  const enc = new TextEncoder();
+  for (const t of [0, 951_782_400_000, 1_764_175_086_123, 4_102_444_799_999]) {
+    const iso = new Date(t).toISOString();
+    assertEquals(isoMs(enc.encode(`MSG [${iso}] n: x`), 5), Date.parse(iso), iso);
+  }
+  assert(Number.isNaN(isoMs(enc.encode("2026-11-26 16:38:06.123Z"), 0)), "a space for the T");
+  assert(Number.isNaN(isoMs(enc.encode("2026-11-26T16:3a:06.123Z"), 0)), "a letter for a digit");
 });
 
 Deno.test("bench: the listen-queue counters are read from the TcpExt lines", () => {
