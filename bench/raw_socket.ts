@@ -52,7 +52,7 @@ const INITIAL_BUFFER = 8 * 1024;
  * The read buffer doubles, up to this, each time a read fills it: a busy client takes many frames per read (one op
  * and one system call), an idle one keeps 8 KiB.
  */
-export const MAX_READ_BUFFER = 256 * 1024;
+export const MAX_READ_BUFFER = 64 * 1024;
 /** Longest wait for queued frames to be written when closing. */
 const CLOSE_WRITE_WAIT_MS = 200;
 
