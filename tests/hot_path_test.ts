@@ -5,7 +5,7 @@
  * client gets exactly one line per frame.
  */
 import { assertEquals, assertOk } from "./assert.ts";
-import { createOutboundScheduler } from "../server/core/outbound.ts";
+import { createOutboundScheduler, MAX_QUEUED_PER_TURN } from "../server/core/outbound.ts";
 import { createFrameEncoders, textFrame } from "../server/transports/ws_frame.ts";
 import { createLineDialects } from "../server/core/dialect.ts";
 import { BATCH_SUBPROTOCOL, formatLine, type ServerEvent } from "../protocol/mod.ts";
@@ -44,6 +44,27 @@ Deno.test("scheduler: one deferred flush per task, hooks first, peers marked dur
   s.mark(b);
   deferred[2]();
   assertEquals(order, ["hook", "b", "hook", "b"], "marked again after flushOne: flushed again, once");
+});
+
+Deno.test("scheduler: a turn that queues MAX_QUEUED_PER_TURN texts is flushed at once, not at the end of the turn", () => {
+  const deferred: (() => void)[] = [];
+  const s = createOutboundScheduler((fn) => deferred.push(fn), 3);
+  const order: string[] = [];
+  s.beforeFlush(() => order.push("hook"));
+  const a = { pending: false, flush: () => order.push("a") };
+  s.mark(a);
+  s.queued();
+  s.queued();
+  assertEquals(order, [], "below the bound: nothing written yet");
+  s.queued();
+  assertEquals(order, ["hook", "a"], "at the bound: flushed now");
+  s.mark(a);
+  s.queued();
+  s.queued();
+  assertEquals(order, ["hook", "a"], "the count starts again after a flush");
+  deferred[0]();
+  assertEquals(order, ["hook", "a", "hook", "a"], "the end of the turn flushes the rest");
+  assertEquals(MAX_QUEUED_PER_TURN, 2_097_152);
 });
 
 Deno.test("shared encoding: peers holding the same lines get the very same buffer, each line framed once", () => {

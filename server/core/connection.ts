@@ -199,6 +199,7 @@ export function openConnection(ctx: ServerContext, options: ConnectionOptions): 
       if (text === undefined) return;
       // A non-empty queue is already marked dirty (every flush empties it): mark once per turn.
       if (queue.push(text) === 1) scheduler.mark(outbound);
+      scheduler.queued();
     },
     close(code, reason) {
       if (closing || gone) return;
