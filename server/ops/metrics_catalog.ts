@@ -23,27 +23,24 @@ export const SERVER_COUNTERS: Readonly<Record<string, string>> = {
   wirechat_log_write_failures_total: "Message log writes that failed",
 };
 
+/** The process memory gauges: name, help, and the field of `Deno.memoryUsage()` each shows. */
+const MEMORY_GAUGES: readonly (readonly [string, string, keyof Deno.MemoryUsage])[] = [
+  ["wirechat_process_resident_memory_bytes", "Resident set size of the server process", "rss"],
+  [
+    "wirechat_process_heap_used_bytes",
+    "JavaScript heap in use (live objects and garbage not yet collected)",
+    "heapUsed",
+  ],
+  ["wirechat_process_heap_total_bytes", "JavaScript heap reserved by the engine", "heapTotal"],
+  [
+    "wirechat_process_external_memory_bytes",
+    "Memory outside the JavaScript heap held by JavaScript objects (buffers)",
+    "external",
+  ],
+];
+
 /** Describes every server counter and adds the process memory gauges. */
 export function describeServerMetrics(metrics: Metrics): void {
   for (const [name, help] of Object.entries(SERVER_COUNTERS)) metrics.describe(name, help);
-  metrics.gauge(
-    "wirechat_process_resident_memory_bytes",
-    "Resident set size of the server process",
-    () => Deno.memoryUsage().rss,
-  );
-  metrics.gauge(
-    "wirechat_process_heap_used_bytes",
-    "JavaScript heap in use (live objects and garbage not yet collected)",
-    () => Deno.memoryUsage().heapUsed,
-  );
-  metrics.gauge(
-    "wirechat_process_heap_total_bytes",
-    "JavaScript heap reserved by the engine",
-    () => Deno.memoryUsage().heapTotal,
-  );
-  metrics.gauge(
-    "wirechat_process_external_memory_bytes",
-    "Memory outside the JavaScript heap held by JavaScript objects (buffers)",
-    () => Deno.memoryUsage().external,
-  );
+  for (const [name, help, field] of MEMORY_GAUGES) metrics.gauge(name, help, () => Deno.memoryUsage()[field]);
 }
