@@ -274,11 +274,13 @@ export function createWorkerClients(
         sender = sender * 10 + b - 48;
         k++;
       }
+      if (k >= e || b !== 32) return lineEnd(buf, k, e); // cut short: never read on into the next line
       k++;
       while (k < e && (b = buf[k]) !== 32 && b !== 10) {
         seq = seq * 10 + b - 48;
         k++;
       }
+      if (k >= e || b !== 32) return lineEnd(buf, k, e);
       k++;
       while (k < e && (b = buf[k]) !== 32 && b !== 10) {
         tUs = tUs * 10 + b - 48;

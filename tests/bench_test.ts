@@ -111,6 +111,48 @@ Deno.test("bench: a listener whose accept queue is full shows up in the listen-q
   assert(after.drops - before.drops >= 1, `no drop counted: ${JSON.stringify({ before, after })}`);
 });
 
+Deno.test("bench: a line cut short in a frame does not swallow the next line", async () => {
+  // A stand-in server: every message goes back to everyone followed, in the same frame, by a copy cut short after the
+  // sender's number and by an ERR line. The cut copy is no delivery; the ERR line after it must still be counted.
+  const sockets = new Set<WebSocket>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    let nick = "";
+    const all = (line: string) => sockets.forEach((s) => s.readyState === WebSocket.OPEN && s.send(line));
+    socket.onopen = () => sockets.add(socket);
+    socket.onclose = () => sockets.delete(socket);
+    socket.onmessage = (e) => {
+      const line = String(e.data);
+      if (line.startsWith("NICK ")) all(`SYS ${nick = line.slice(5)} joined the chat!`);
+      else if (line.startsWith("MSG ")) {
+        const head = `MSG [${new Date().toISOString()}] ${nick}: `, text = line.slice(4);
+        all(`${head}${text}\n${head}${text.slice(0, 6)}\nERR 400 test`);
+      }
+    };
+    return response;
+  });
+  try {
+    const { code, stdout, stderr } = await bench([
+      `--url=ws://127.0.0.1:${server.addr.port}/`,
+      "--clients=2",
+      "--senders=1",
+      "--duration=0.5",
+      "--warmup=0",
+      "--json",
+    ]);
+    assertEquals(code, 0, stderr);
+    const r: BenchResult = JSON.parse(stdout);
+    assert(r.deliveredPerS > 0, "nothing delivered");
+    assertEquals(r.missing, 0);
+    assertEquals(r.duplicated, 0);
+    assert(r.errors > 0, "the ERR lines after the cut lines were not counted");
+    assert(r.errorSamples.every((l) => l === "ERR 400 test"), r.errorSamples.join("; "));
+  } finally {
+    for (const s of sockets) s.close();
+    await server.shutdown();
+  }
+});
+
 Deno.test("bench: refuses a non-loopback host unless allowed, and bad values", async () => {
   const remote = await bench(["--url=ws://192.0.2.1:1/", "--clients=1"]);
   assertEquals(remote.code, 2);
