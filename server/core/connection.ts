@@ -28,7 +28,7 @@ import { getLogger } from "@logtape/logtape";
 import { CloseCode, type ProtocolError, type ServerEvent } from "../../protocol/mod.ts";
 import type { ServerContext } from "./context.ts";
 import type { Dialect } from "./dialect.ts";
-import type { SharedEncoder } from "./outbound.ts";
+import type { Flushable, SharedEncoder } from "./outbound.ts";
 import { newPeerId, type Peer } from "./peer.ts";
 import type { Session } from "./session.ts";
 
@@ -108,145 +108,175 @@ export interface ConnectionCore {
 
 /** Creates the core of one connection and registers its session with `ctx`. */
 export function openConnection(ctx: ServerContext, options: ConnectionOptions): ConnectionCore {
-  const { scheduler, metrics, config } = ctx;
-  const { remote, dialect, wire } = options;
-  const maxOutbound = config.maxOutbound;
-  const queue: string[] = [];
-  let replaying = false;
-  let queuedReplay = false;
+  return new Connection(ctx, options);
+}
+
+/**
+ * One connection: its core, its {@linkcode Peer} and its outbound queue
+ * ({@linkcode Flushable}) in one object. A class rather than closures: an
+ * idle member costs the server one object with its fields.
+ */
+class Connection implements ConnectionCore, Peer, Flushable {
+  readonly id: number = newPeerId();
+  readonly remote: string;
+  readonly forwardedFor: string | undefined;
+  readonly kind: string;
+  readonly session: Session;
+  /** Kept by the outbound scheduler. */
+  pending = false;
+  readonly #ctx: ServerContext;
+  readonly #wire: Wire;
+  readonly #closeTimeoutMs: number;
+  readonly #queue: string[] = [];
+  #replaying = false;
+  #queuedReplay = false;
   /** Unsent bytes that belong to a replay still draining: not charged. */
-  let exempt = 0;
+  #exempt = 0;
   /** Since when the charge has been above the bound at every check (-1: it is not). */
-  let overSince = -1;
-  let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  let closeTimer: ReturnType<typeof setTimeout> | undefined;
-  let closing = false;
-  let gone = false;
+  #overSince = -1;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #closing = false;
+  #gone = false;
 
-  function charge(): number {
-    const unsent = wire.unsent();
-    if (exempt > unsent) exempt = unsent; // the socket sends in order: a drained replay is no longer exempt
-    return unsent - exempt;
+  constructor(ctx: ServerContext, options: ConnectionOptions) {
+    this.#ctx = ctx;
+    this.#wire = options.wire;
+    this.#closeTimeoutMs = options.closeTimeoutMs;
+    this.remote = options.remote;
+    this.forwardedFor = options.forwardedFor;
+    this.kind = `${options.transport}/${options.dialect.name}`;
+    this.session = ctx.attach(this, options.dialect, options.protocols);
   }
 
-  function cut(unsent: number) {
-    log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", { remote, bytes: unsent });
-    metrics.inc("wirechat_slow_consumer_disconnects_total");
-    peer.close(CloseCode.POLICY, "Slow consumer");
+  get peer(): Peer {
+    return this;
   }
 
-  function meter() {
-    if (closing) return;
-    const owed = charge();
+  #charge(): number {
+    const unsent = this.#wire.unsent();
+    if (this.#exempt > unsent) this.#exempt = unsent; // the socket sends in order: a drained replay is no longer exempt
+    return unsent - this.#exempt;
+  }
+
+  #cut(unsent: number) {
+    log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", { remote: this.remote, bytes: unsent });
+    this.#ctx.metrics.inc("wirechat_slow_consumer_disconnects_total");
+    this.close(CloseCode.POLICY, "Slow consumer");
+  }
+
+  #meter() {
+    if (this.#closing) return;
+    const owed = this.#charge();
+    const maxOutbound = this.#ctx.config.maxOutbound;
     if (owed <= maxOutbound) {
-      overSince = -1;
-      clearTimeout(graceTimer);
-      graceTimer = undefined;
+      this.#overSince = -1;
+      clearTimeout(this.#graceTimer);
+      this.#graceTimer = undefined;
       return;
     }
-    if (owed > maxOutbound * OUTBOUND_CEILING_FACTOR) return cut(owed);
+    if (owed > maxOutbound * OUTBOUND_CEILING_FACTOR) return this.#cut(owed);
     const now = performance.now();
-    if (overSince < 0) {
-      overSince = now;
-      graceTimer = setTimeout(meter, SLOW_CONSUMER_GRACE_MS);
-    } else if (now - overSince >= SLOW_CONSUMER_GRACE_MS) cut(owed);
+    if (this.#overSince < 0) {
+      this.#overSince = now;
+      this.#graceTimer = setTimeout(() => this.#meter(), SLOW_CONSUMER_GRACE_MS);
+    } else if (now - this.#overSince >= SLOW_CONSUMER_GRACE_MS) this.#cut(owed);
   }
 
-  const outbound = {
-    pending: false,
-    flush() {
-      if (queue.length === 0) return;
-      if (gone || closing) {
-        queue.length = 0;
-        return;
-      }
-      const bytes = wire.encode(queue);
-      metrics.inc("wirechat_lines_out_total", queue.length);
-      metrics.inc("wirechat_bytes_out_total", bytes.length);
+  /** Writes what the turn queued: one buffer (shared with the peers that got the same texts), one write. */
+  flush(): void {
+    const queue = this.#queue;
+    if (queue.length === 0) return;
+    if (this.#gone || this.#closing) {
       queue.length = 0;
-      wire.write(bytes);
-      if (queuedReplay) {
-        exempt += bytes.length;
-        queuedReplay = replaying;
-      }
-      meter();
-    },
-  };
-
-  function stop() {
-    clearTimeout(graceTimer);
-    clearTimeout(closeTimer);
+      return;
+    }
+    const bytes = this.#wire.encode(queue);
+    const { metrics } = this.#ctx;
+    metrics.inc("wirechat_lines_out_total", queue.length);
+    metrics.inc("wirechat_bytes_out_total", bytes.length);
     queue.length = 0;
+    this.#wire.write(bytes);
+    if (this.#queuedReplay) {
+      this.#exempt += bytes.length;
+      this.#queuedReplay = this.#replaying;
+    }
+    this.#meter();
   }
 
-  const peer: Peer = {
-    id: newPeerId(),
-    remote,
-    forwardedFor: options.forwardedFor,
-    kind: `${options.transport}/${dialect.name}`,
-    send(event: ServerEvent) {
-      if (closing) return;
-      if (event.type === "replay_start") {
-        // One replay at a time drains uncharged: one asked for (HISTORY) while an earlier one is still unsent is
-        // charged, or a client that never reads could pile up replays without bound. An earlier replay queued in
-        // this turn is written first, on its own, so that only its bytes are exempt.
-        if (queuedReplay) scheduler.flushOne(outbound);
-        charge(); // settles `exempt` against what the socket still holds
-        replaying = true;
-        queuedReplay = exempt === 0;
-      } else if (event.type === "replay_end") replaying = false;
-      const text = session.encode(event);
-      if (text === undefined) return;
-      // A non-empty queue is already marked dirty (every flush empties it): mark once per turn.
-      if (queue.push(text) === 1) scheduler.mark(outbound);
-      scheduler.queued();
-    },
-    close(code, reason) {
-      if (closing || gone) return;
-      scheduler.flushOne(outbound);
-      closing = true;
-      clearTimeout(graceTimer);
-      log.info("Closing {kind} {remote}: {code} {reason}", { kind: peer.kind, remote, code, reason });
-      closeTimer = setTimeout(() => {
-        metrics.inc("wirechat_close_timeouts_total");
-        log.info("Close of {remote} timed out; dropping the connection", { remote });
-        wire.destroy();
-      }, options.closeTimeoutMs);
-      wire.close(code, reason);
-      // The member leaves now, not when a stalled peer finally acknowledges.
-      session.closed();
-    },
-  };
+  send(event: ServerEvent): void {
+    if (this.#closing) return;
+    const { scheduler } = this.#ctx;
+    if (event.type === "replay_start") {
+      // One replay at a time drains uncharged: one asked for (HISTORY) while an earlier one is still unsent is
+      // charged, or a client that never reads could pile up replays without bound. An earlier replay queued in
+      // this turn is written first, on its own, so that only its bytes are exempt.
+      if (this.#queuedReplay) scheduler.flushOne(this);
+      this.#charge(); // settles `exempt` against what the socket still holds
+      this.#replaying = true;
+      this.#queuedReplay = this.#exempt === 0;
+    } else if (event.type === "replay_end") this.#replaying = false;
+    const text = this.session.encode(event);
+    if (text === undefined) return;
+    // A non-empty queue is already marked dirty (every flush empties it): mark once per turn.
+    if (this.#queue.push(text) === 1) scheduler.mark(this);
+    scheduler.queued();
+  }
 
-  const session = ctx.attach(peer, dialect, options.protocols);
-  return {
-    peer,
-    session,
-    open: () => session.open(),
-    text(text) {
-      if (closing) return;
-      metrics.inc("wirechat_frames_in_total");
-      session.receive(text);
-    },
-    binary() {
-      if (closing) return;
-      metrics.inc("wirechat_frames_in_total");
-      metrics.inc("wirechat_errors_total", 1, { code: "binary_frame" });
-      session.binary();
-    },
-    refuse(error) {
-      if (closing) return;
-      metrics.inc("wirechat_errors_total", 1, { code: error.code });
-      session.refuse(error);
-    },
-    flushNow: () => scheduler.flushOne(outbound),
-    wrote: meter,
-    ended() {
-      if (gone) return;
-      gone = true;
-      closing = true;
-      stop();
-      session.closed();
-    },
-  };
+  close(code: number, reason: string): void {
+    if (this.#closing || this.#gone) return;
+    this.#ctx.scheduler.flushOne(this);
+    this.#closing = true;
+    clearTimeout(this.#graceTimer);
+    log.info("Closing {kind} {remote}: {code} {reason}", { kind: this.kind, remote: this.remote, code, reason });
+    this.#closeTimer = setTimeout(() => {
+      this.#ctx.metrics.inc("wirechat_close_timeouts_total");
+      log.info("Close of {remote} timed out; dropping the connection", { remote: this.remote });
+      this.#wire.destroy();
+    }, this.#closeTimeoutMs);
+    this.#wire.close(code, reason);
+    // The member leaves now, not when a stalled peer finally acknowledges.
+    this.session.closed();
+  }
+
+  open(): void {
+    this.session.open();
+  }
+
+  text(text: string): void {
+    if (this.#closing) return;
+    this.#ctx.metrics.inc("wirechat_frames_in_total");
+    this.session.receive(text);
+  }
+
+  binary(): void {
+    if (this.#closing) return;
+    this.#ctx.metrics.inc("wirechat_frames_in_total");
+    this.#ctx.metrics.inc("wirechat_errors_total", 1, { code: "binary_frame" });
+    this.session.binary();
+  }
+
+  refuse(error: ProtocolError): void {
+    if (this.#closing) return;
+    this.#ctx.metrics.inc("wirechat_errors_total", 1, { code: error.code });
+    this.session.refuse(error);
+  }
+
+  flushNow(): void {
+    this.#ctx.scheduler.flushOne(this);
+  }
+
+  wrote(): void {
+    this.#meter();
+  }
+
+  ended(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#closing = true;
+    clearTimeout(this.#graceTimer);
+    clearTimeout(this.#closeTimer);
+    this.#queue.length = 0;
+    this.session.closed();
+  }
 }
