@@ -166,6 +166,12 @@ Deno.test("handshake: RFC 6455 §4.2.1 refusals — 400 for a missing key, a 4-b
   assertEquals(await status({ Host: null }), "HTTP/1.1 400 Bad Request");
   assertEquals(await status({ Host: "" }), "HTTP/1.1 400 Bad Request");
   assertEquals(await status({ "Sec-WebSocket-Protocol": "a,,b c" }), "HTTP/1.1 400 Bad Request");
+  // A request target is a path on the Host named: `//other.example/` is not `/` on another host, `//` and `/ws/` are
+  // not `/ws`; an absolute-form target is its own URL.
+  const at = async (path: string) => (await rawExchange(t.port, handshakeRequest(host, {}, path))).split("\r\n")[0];
+  assertEquals(await at("//evil.example/"), "HTTP/1.1 404 Not Found");
+  assertEquals(await at("//evil.example/ws"), "HTTP/1.1 404 Not Found");
+  assertEquals(await at(`http://${host}/ws`), "HTTP/1.1 101 Switching Protocols");
   const v8 = await rawExchange(t.port, handshakeRequest(host, { "Sec-WebSocket-Version": "8" }));
   assertEquals(v8.split("\r\n")[0], "HTTP/1.1 426 Upgrade Required");
   assertMatch(v8, /\r\nsec-websocket-version: 13\r\n/i);

@@ -76,13 +76,30 @@ export function formatRemote(host: string | undefined, port: number | undefined)
   return h.includes(":") ? `[${h}]:${port}` : `${h}:${port}`;
 }
 
+/**
+ * The absolute URL of a request target: an origin-form target (`/path?query`) is a path on the `Host` named, even
+ * when it starts with `//` (a URL parser would read `//other.example/` as another host); an absolute-form target
+ * (`http://host/path`) is taken as it is. Throws (a 400) when the two make no URL.
+ *
+ * @example
+ * ```ts
+ * import { targetUrl } from "./http_listener.ts";
+ * if (targetUrl("//evil.example/", "http", "chat.example") !== "http://chat.example//evil.example/") throw new Error();
+ * if (targetUrl("/ws?x=1", "https", null) !== "https://localhost/ws?x=1") throw new Error();
+ * if (targetUrl("http://chat.example/ws", "http", "chat.example") !== "http://chat.example/ws") throw new Error();
+ * ```
+ */
+export function targetUrl(target: string | undefined, scheme: "http" | "https", host: string | null): string {
+  const t = target ?? "/";
+  if (/^https?:\/\//i.test(t)) return new URL(t).href;
+  return new URL(`${scheme}://${host || "localhost"}${t.startsWith("/") ? t : `/${t}`}`).href;
+}
+
 /** The fetch `Request` for a parsed node request (its body is never read: every route is GET/HEAD or refused). */
 export function toRequest(req: http.IncomingMessage, scheme: "http" | "https"): Request {
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
-  const host = headers.get("host") || "localhost";
-  const url = new URL(req.url ?? "/", `${scheme}://${host}`);
-  return new Request(url, { method: req.method, headers });
+  return new Request(targetUrl(req.url, scheme, headers.get("host")), { method: req.method, headers });
 }
 
 /**
@@ -114,8 +131,7 @@ export function requestHead(req: http.IncomingMessage, scheme: "http" | "https")
     }
     return value;
   };
-  const url = new URL(req.url ?? "/", `${scheme}://${get("host") || "localhost"}`).href;
-  return { method: req.method ?? "GET", url, headers: { get } };
+  return { method: req.method ?? "GET", url: targetUrl(req.url, scheme, get("host")), headers: { get } };
 }
 
 /** Starts listening; resolves once bound. */
