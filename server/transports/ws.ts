@@ -17,7 +17,7 @@ import type { Buffer } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { getLogger } from "@logtape/logtape";
-import { WebSocketServer } from "ws";
+import { WebSocket as WsWebSocket, WebSocketServer } from "ws";
 import type { RequestHead } from "./http_listener.ts";
 import { BATCH_SUBPROTOCOL, CloseCode, formatLine, HARD_FRAME_CAP } from "../../protocol/mod.ts";
 import { JSON_SUBPROTOCOL } from "../../protocol/dialects/json.ts";
@@ -42,9 +42,12 @@ interface WebSocket {
   send(text: string): void;
   ping(): void;
   pong(data: Buffer): void;
-  close(code: number, reason: string): void;
+  close(code?: number, reason?: string): void;
   terminate(): void;
 }
+
+/** `ws`'s WebSocket class, as this transport sees it (the server makes its sockets from a subclass). */
+const BaseWebSocket = WsWebSocket as new (...args: never[]) => WebSocket;
 
 /** The part of a `ws` WebSocketServer this transport uses. */
 interface UpgradeServer {
@@ -145,6 +148,8 @@ const STATUS_TEXT: Record<number, string> = {
 function closeCodeOf(err: Error & { code?: string }): [number, string] {
   if (err.code === "WS_ERR_INVALID_UTF8") return [CloseCode.INVALID_PAYLOAD, "invalid_utf8"];
   if (err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") return [CloseCode.TOO_BIG, "frame_too_big"];
+  // `ws` refuses a message in more than 16 384 fragments (its `maxFragments`) with 1008.
+  if (err.code === "WS_ERR_TOO_MANY_BUFFERED_PARTS") return [CloseCode.POLICY, "too_many_fragments"];
   return [CloseCode.PROTOCOL_ERROR, "protocol_error"];
 }
 
@@ -162,7 +167,19 @@ export function createWebSocketTransport(ctx: ServerContext): WebSocketTransport
   const guard = createUpgradeGuard(ctx);
   const closeTimeoutMs = config.closeTimeout * 1000;
   const chosen = new WeakMap<IncomingMessage, string | false>();
+  /**
+   * `ws` calls `close` on its own when it answers a client's close frame or fails a connection: what the turn
+   * queued for the peer is written first, so the close frame never overtakes data queued before it (a line and a
+   * close in one read would otherwise lose the line's echo).
+   */
+  class OrderedWebSocket extends BaseWebSocket {
+    override close(code?: number, reason?: string): void {
+      if (this.readyState === this.OPEN) served.get(this)?.conn.flushNow();
+      super.close(code, reason);
+    }
+  }
   const wss: UpgradeServer = new WebSocketServer({
+    WebSocket: OrderedWebSocket,
     noServer: true,
     maxPayload: HARD_FRAME_CAP,
     perMessageDeflate: false,
