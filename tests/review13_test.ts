@@ -6,6 +6,8 @@
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer } from "./helpers.ts";
 import { encodeFrame, Op, rawJoin } from "./raw_ws.ts";
+import { openConnection, OUTBOUND_CEILING_FACTOR } from "../server/core/connection.ts";
+import { MAX_QUEUED_PER_TURN } from "../server/core/outbound.ts";
 
 const decoder = new TextDecoder();
 
@@ -60,4 +62,52 @@ Deno.test("review13: a message in more than 16 384 fragments is closed with 1008
   sock.close();
   assertEquals(t.server.metrics.value("wirechat_errors_total", { code: "too_many_fragments" }), 1);
   assertEquals(t.server.metrics.value("wirechat_errors_total", { code: "protocol_error" }), 0);
+});
+
+/** A joined member on a fake wire that records every text it is sent; `unsent` is what the test says. */
+function recordingMember(t: Awaited<ReturnType<typeof startTestServer>>, nick: string) {
+  const ctx = t.server.context;
+  const state = { unsent: 0, texts: [] as string[], closed: undefined as number | undefined };
+  const conn = openConnection(ctx, {
+    remote: "127.0.0.3:1",
+    transport: "fake",
+    dialect: ctx.dialects.line,
+    closeTimeoutMs: 60_000,
+    wire: {
+      encode: (texts) => {
+        state.texts.push(...texts);
+        return new Uint8Array(texts.length);
+      },
+      write() {}, // a reader: nothing stays unsent but what the test says
+      unsent: () => state.unsent,
+      close: (code) => void (state.closed = code),
+      destroy: () => {},
+    },
+  });
+  conn.open();
+  conn.text(`NICK ${nick}`);
+  return { conn, state };
+}
+
+Deno.test("review13: a slow consumer cut in a flush forced mid-broadcast (MAX_QUEUED_PER_TURN) leaves in the same place of every member's order", async () => {
+  await using t = await startTestServer({ maxOutbound: 1024, replay: 0, ratePerSecond: 0 });
+  const first = recordingMember(t, "first");
+  const crowd = Array.from({ length: 18 }, (_, i) => recordingMember(t, `crowd${i}`));
+  const slow = recordingMember(t, "slow");
+  const last = recordingMember(t, "last");
+  const talker = recordingMember(t, "talker");
+  await new Promise((r) => setTimeout(r, 50));
+  slow.state.unsent = 1024 * OUTBOUND_CEILING_FACTOR + 1; // a stalled reader over the ceiling: its next flush cuts it
+  // One turn: 100 000 lines to 22 members queue 2.2 M texts, past MAX_QUEUED_PER_TURN: a flush runs mid-broadcast.
+  const lines = Math.ceil(MAX_QUEUED_PER_TURN / 22) + 1000;
+  for (let i = 0; i < lines; i++) talker.conn.text(`MSG ${i}`);
+  await new Promise((r) => setTimeout(r, 100));
+  assertEquals(slow.state.closed, 1008, "the slow one was cut");
+  const place = (texts: string[]) => {
+    const at = texts.indexOf("SYS slow left the chat!");
+    return at < 0 ? "never" : (texts.slice(0, at).findLast((x) => x.startsWith("MSG")) ?? "none").replace(/^.*: /, "");
+  };
+  const where = [first, ...crowd, last, talker].map((m) => place(m.state.texts));
+  assertEquals(new Set(where).size, 1, `the leave follows the same message everywhere: ${[...new Set(where)]}`);
+  for (const m of [first, ...crowd, slow, last, talker]) m.conn.ended();
 });

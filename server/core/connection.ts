@@ -137,6 +137,8 @@ class Connection implements ConnectionCore, Peer, Flushable {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closing = false;
+  /** Cut as a slow consumer; the close follows in a microtask. */
+  #cutting = false;
   #gone = false;
 
   constructor(ctx: ServerContext, options: ConnectionOptions) {
@@ -159,10 +161,17 @@ class Connection implements ConnectionCore, Peer, Flushable {
     return unsent - this.#exempt;
   }
 
+  /**
+   * Cuts a slow consumer once the code running now has finished: a flush can run in the middle of a broadcast
+   * (`MAX_QUEUED_PER_TURN`), and a leave announced from there would reach the members not yet served before the
+   * line being broadcast, and the others after it.
+   */
   #cut(unsent: number) {
+    if (this.#cutting) return;
+    this.#cutting = true;
     log.warn("Disconnecting slow consumer {remote} ({bytes} bytes unsent)", { remote: this.remote, bytes: unsent });
     this.#ctx.metrics.inc("wirechat_slow_consumer_disconnects_total");
-    this.close(CloseCode.POLICY, "Slow consumer");
+    queueMicrotask(() => this.close(CloseCode.POLICY, "Slow consumer"));
   }
 
   #meter() {
