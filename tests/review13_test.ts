@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer } from "./helpers.ts";
-import { encodeFrame, Op, rawJoin } from "./raw_ws.ts";
+import { encodeFrame, Op, rawExchange, rawJoin } from "./raw_ws.ts";
 import { openConnection, OUTBOUND_CEILING_FACTOR } from "../server/core/connection.ts";
 import { MAX_QUEUED_PER_TURN } from "../server/core/outbound.ts";
 
@@ -110,4 +110,14 @@ Deno.test("review13: a slow consumer cut in a flush forced mid-broadcast (MAX_QU
   const where = [first, ...crowd, last, talker].map((m) => place(m.state.texts));
   assertEquals(new Set(where).size, 1, `the leave follows the same message everywhere: ${[...new Set(where)]}`);
   for (const m of [first, ...crowd, slow, last, talker]) m.conn.ended();
+});
+
+Deno.test("review13: an upgrade in HTTP/1.0 is not a WebSocket handshake (RFC 6455 §4.2.1: HTTP/1.1 or higher): 400", async () => {
+  await using t = await startTestServer();
+  const key = btoa("0123456789abcdef");
+  const request = `GET / HTTP/1.0\r\nHost: 127.0.0.1:${t.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+  const answer = await rawExchange(t.port, request);
+  assertOk(answer.startsWith("HTTP/1.1 400 "), answer.split("\r\n")[0]);
+  assertEquals(t.server.context.admission.total(), 0, "no connection was admitted");
 });

@@ -84,6 +84,10 @@ export function handshakeProblem(
   req: IncomingMessage,
 ): { status: number; reason: string; headers?: Record<string, string> } | undefined {
   if (req.method !== "GET") return { status: 405, reason: "A WebSocket handshake is a GET", headers: { allow: "GET" } };
+  // RFC 6455 §4.2.1 item 1: an HTTP/1.1 or higher GET request.
+  if (req.httpVersionMajor < 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor < 1)) {
+    return { status: 400, reason: "A WebSocket handshake is an HTTP/1.1 request" };
+  }
   // RFC 6455 §4.2.1 item 2 (and RFC 9112 §3.2): without a Host the Host allow-list would have nothing to check.
   if (typeof req.headers.host !== "string" || req.headers.host.trim() === "") {
     return { status: 400, reason: "A Host header is required" };
