@@ -65,9 +65,9 @@ Deno.test("review13: a message in more than 16 384 fragments is closed with 1008
 });
 
 /** A joined member on a fake wire that records every text it is sent; `unsent` is what the test says. */
-function recordingMember(t: Awaited<ReturnType<typeof startTestServer>>, nick: string) {
+function recordingMember(t: Awaited<ReturnType<typeof startTestServer>>, nick: string, stalled = false) {
   const ctx = t.server.context;
-  const state = { unsent: 0, texts: [] as string[], closed: undefined as number | undefined };
+  const state = { unsent: 0, peak: 0, texts: [] as string[], closed: undefined as number | undefined };
   const conn = openConnection(ctx, {
     remote: "127.0.0.3:1",
     transport: "fake",
@@ -75,10 +75,12 @@ function recordingMember(t: Awaited<ReturnType<typeof startTestServer>>, nick: s
     closeTimeoutMs: 60_000,
     wire: {
       encode: (texts) => {
-        state.texts.push(...texts);
-        return new Uint8Array(texts.length);
+        if (!stalled) state.texts.push(...texts);
+        return stalled ? new TextEncoder().encode(texts.join("\n")) : new Uint8Array(texts.length);
       },
-      write() {}, // a reader: nothing stays unsent but what the test says
+      write(bytes) { // a reader: nothing stays unsent but what the test says; a stalled one keeps all
+        if (stalled) state.peak = Math.max(state.peak, state.unsent += bytes.length);
+      },
       unsent: () => state.unsent,
       close: (code) => void (state.closed = code),
       destroy: () => {},
@@ -120,4 +122,21 @@ Deno.test("review13: an upgrade in HTTP/1.0 is not a WebSocket handshake (RFC 64
   const answer = await rawExchange(t.port, request);
   assertOk(answer.startsWith("HTTP/1.1 400 "), answer.split("\r\n")[0]);
   assertEquals(t.server.context.admission.total(), 0, "no connection was admitted");
+});
+
+Deno.test("review13: a stalled reader asking for HISTORY 100 times in one turn is cut near the ceiling, not after the whole turn's replies", async () => {
+  const max = 64 * 1024;
+  await using t = await startTestServer({ maxOutbound: max, replay: 50, ratePerSecond: 0 });
+  const talker = recordingMember(t, "talker");
+  for (let i = 0; i < 50; i++) talker.conn.text(`MSG ${i} ${"x".repeat(2000)}`); // 50 lines of 2 KB: 100 KB a replay
+  await new Promise((r) => setTimeout(r, 20));
+  const asker = recordingMember(t, "asker", true);
+  await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 100; i++) asker.conn.text("HISTORY"); // one read: 10 MB of replies asked for
+  await new Promise((r) => setTimeout(r, 50));
+  assertEquals(asker.state.closed, 1008, "cut as a slow consumer");
+  const bound = max * OUTBOUND_CEILING_FACTOR + 4 * max;
+  assertOk(asker.state.peak <= bound, `held ${asker.state.peak} bytes unsent, more than ${bound}`);
+  talker.conn.ended();
+  asker.conn.ended();
 });

@@ -128,6 +128,8 @@ class Connection implements ConnectionCore, Peer, Flushable {
   readonly #wire: Wire;
   readonly #closeTimeoutMs: number;
   readonly #queue: string[] = [];
+  /** UTF-16 units of the texts queued since the last flush. */
+  #queuedUnits = 0;
   #replaying = false;
   #queuedReplay = false;
   /** Unsent bytes that belong to a replay still draining: not charged. */
@@ -196,6 +198,7 @@ class Connection implements ConnectionCore, Peer, Flushable {
   flush(): void {
     const queue = this.#queue;
     if (queue.length === 0) return;
+    this.#queuedUnits = 0;
     if (this.#gone || this.#closing) {
       queue.length = 0;
       return;
@@ -214,7 +217,7 @@ class Connection implements ConnectionCore, Peer, Flushable {
   }
 
   send(event: ServerEvent): void {
-    if (this.#closing) return;
+    if (this.#closing || this.#cutting) return;
     const { scheduler } = this.#ctx;
     if (event.type === "replay_start") {
       // One replay at a time drains uncharged: one asked for (HISTORY) while an earlier one is still unsent is
@@ -227,9 +230,13 @@ class Connection implements ConnectionCore, Peer, Flushable {
     } else if (event.type === "replay_end") this.#replaying = false;
     const text = this.session.encode(event);
     if (text === undefined) return;
+    const units = this.#queuedUnits += text.length;
     // A non-empty queue is already marked dirty (every flush empties it): mark once per turn.
     if (this.#queue.push(text) === 1) scheduler.mark(this);
     scheduler.queued();
+    // A turn's replies can be far larger than what asked for them (100 HISTORY lines in one read): past
+    // `--max-outbound` queued, write now, so the meter sees them and a stalled reader is cut near the ceiling.
+    if (units > this.#ctx.config.maxOutbound) scheduler.flushOne(this);
   }
 
   close(code: number, reason: string): void {
