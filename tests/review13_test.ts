@@ -6,7 +6,7 @@
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer } from "./helpers.ts";
 import { encodeFrame, Op, rawExchange, rawJoin } from "./raw_ws.ts";
-import { openConnection, OUTBOUND_CEILING_FACTOR } from "../server/core/connection.ts";
+import { openConnection, OUTBOUND_CEILING_FACTOR, SLOW_CONSUMER_GRACE_MS } from "../server/core/connection.ts";
 import { MAX_QUEUED_PER_TURN } from "../server/core/outbound.ts";
 
 const decoder = new TextDecoder();
@@ -139,4 +139,18 @@ Deno.test("review13: a stalled reader asking for HISTORY 100 times in one turn i
   assertOk(asker.state.peak <= bound, `held ${asker.state.peak} bytes unsent, more than ${bound}`);
   talker.conn.ended();
   asker.conn.ended();
+});
+
+Deno.test("review13: a replay larger than --max-outbound, written in several flushes, is still not charged", async () => {
+  const max = 64 * 1024;
+  await using t = await startTestServer({ maxOutbound: max, replay: 50, ratePerSecond: 0 });
+  const talker = recordingMember(t, "talker");
+  for (let i = 0; i < 50; i++) talker.conn.text(`MSG ${i} ${"😀".repeat(2000)}`); // 50 lines of 8 KB: 400 KB
+  await new Promise((r) => setTimeout(r, 20));
+  const joiner = recordingMember(t, "joiner", true); // never reads
+  await new Promise((r) => setTimeout(r, SLOW_CONSUMER_GRACE_MS + 500));
+  assertOk(joiner.state.peak > 6 * max, `the replay was written (${joiner.state.peak} bytes)`);
+  assertEquals(joiner.state.closed, undefined, "a replay draining is not charged");
+  talker.conn.ended();
+  joiner.conn.ended();
 });
