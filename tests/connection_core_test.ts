@@ -7,37 +7,22 @@
  */
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer, type TestServer, waitUntil } from "./helpers.ts";
-import {
-  type ConnectionCore,
-  openConnection,
-  OUTBOUND_CEILING_FACTOR,
-  SLOW_CONSUMER_GRACE_MS,
-} from "../server/core/connection.ts";
+import { type ConnectionCore, OUTBOUND_CEILING_FACTOR, SLOW_CONSUMER_GRACE_MS } from "../server/core/connection.ts";
+import { joinOnWire } from "./fake_peer.ts";
 
 const MAX = 64 * 1024;
 
 /** A joined member on a fake wire: what is written stays unsent until the test drains it (sets `unsent`). */
 function fakeMember(t: TestServer, nick: string) {
-  const ctx = t.server.context;
   const state = { unsent: 0, written: 0, closed: undefined as number | undefined };
-  const conn: ConnectionCore = openConnection(ctx, {
-    remote: "127.0.0.3:1",
-    transport: "fake",
-    dialect: ctx.dialects.line,
-    closeTimeoutMs: 60_000,
-    wire: {
-      encode: (texts) => new TextEncoder().encode(texts.join("\n")),
-      write(bytes) {
-        state.written += bytes.length;
-        state.unsent += bytes.length;
-      },
-      unsent: () => state.unsent,
-      close: (code) => void (state.closed = code),
-      destroy: () => {},
+  const conn: ConnectionCore = joinOnWire(t.server.context, nick, {
+    encode: (texts) => new TextEncoder().encode(texts.join("\n")),
+    write(bytes) {
+      state.written += bytes.length;
+      state.unsent += bytes.length;
     },
-  });
-  conn.open();
-  conn.text(`NICK ${nick}`);
+    unsent: () => state.unsent,
+  }, (code) => void (state.closed = code));
   return { conn, state };
 }
 

@@ -6,7 +6,8 @@
 import { assertEquals, assertOk } from "./assert.ts";
 import { join, startTestServer } from "./helpers.ts";
 import { encodeFrame, Op, rawExchange, rawJoin } from "./raw_ws.ts";
-import { openConnection, OUTBOUND_CEILING_FACTOR, SLOW_CONSUMER_GRACE_MS } from "../server/core/connection.ts";
+import { OUTBOUND_CEILING_FACTOR, SLOW_CONSUMER_GRACE_MS } from "../server/core/connection.ts";
+import { joinOnWire } from "./fake_peer.ts";
 import { MAX_QUEUED_PER_TURN } from "../server/core/outbound.ts";
 
 const decoder = new TextDecoder();
@@ -66,28 +67,17 @@ Deno.test("review13: a message in more than 16 384 fragments is closed with 1008
 
 /** A joined member on a fake wire that records every text it is sent; `unsent` is what the test says. */
 function recordingMember(t: Awaited<ReturnType<typeof startTestServer>>, nick: string, stalled = false) {
-  const ctx = t.server.context;
   const state = { unsent: 0, peak: 0, texts: [] as string[], closed: undefined as number | undefined };
-  const conn = openConnection(ctx, {
-    remote: "127.0.0.3:1",
-    transport: "fake",
-    dialect: ctx.dialects.line,
-    closeTimeoutMs: 60_000,
-    wire: {
-      encode: (texts) => {
-        if (!stalled) state.texts.push(...texts);
-        return stalled ? new TextEncoder().encode(texts.join("\n")) : new Uint8Array(texts.length);
-      },
-      write(bytes) { // a reader: nothing stays unsent but what the test says; a stalled one keeps all
-        if (stalled) state.peak = Math.max(state.peak, state.unsent += bytes.length);
-      },
-      unsent: () => state.unsent,
-      close: (code) => void (state.closed = code),
-      destroy: () => {},
+  const conn = joinOnWire(t.server.context, nick, {
+    encode: (texts) => {
+      if (!stalled) state.texts.push(...texts);
+      return stalled ? new TextEncoder().encode(texts.join("\n")) : new Uint8Array(texts.length);
     },
-  });
-  conn.open();
-  conn.text(`NICK ${nick}`);
+    write(bytes) { // a reader: nothing stays unsent but what the test says; a stalled one keeps all
+      if (stalled) state.peak = Math.max(state.peak, state.unsent += bytes.length);
+    },
+    unsent: () => state.unsent,
+  }, (code) => void (state.closed = code));
   return { conn, state };
 }
 
