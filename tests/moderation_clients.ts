@@ -1,6 +1,7 @@
 /**
  * Helpers of the moderation tests: an operator client, waits for lines in
- * any order, a check that nothing else arrived, and a refused join.
+ * any order, a check that nothing else arrived, a refused join, and the
+ * kick every test of one or two nodes expects.
  *
  * @module
  */
@@ -39,4 +40,31 @@ export async function refusedJoin(url: string, nick: string, err: string): Promi
   c.send(`NICK ${nick}`);
   await c.expect(err);
   assertEquals((await c.closed).code, 1000);
+}
+
+/**
+ * The kick of `target` (joined as `nick`) by `admin`, one node or several: `KICK nobody` is refused; `KICK` with the
+ * nick in upper case sends the target its notice and close 4000; every member in `others` (the admin among them) gets
+ * exactly one "was kicked" line and nothing else (no "left" line); the nick is free again: a new `nick` at
+ * `rejoinUrl` is announced to `watcher`.
+ */
+export async function assertKick(
+  admin: TestClient,
+  target: TestClient,
+  nick: string,
+  others: TestClient[],
+  rejoinUrl: string,
+  watcher: TestClient,
+): Promise<void> {
+  admin.send("KICK nobody");
+  await admin.expect("ERR User not found: nobody");
+  admin.send(`KICK ${nick.toUpperCase()}`);
+  await target.until("SYS You were kicked by an admin");
+  assertEquals(await target.closed, { code: 4000, reason: "Kicked by admin" });
+  for (const c of others) {
+    await c.expect(`SYS ${nick} was kicked by an admin`);
+    await nothingBefore(c, "after-kick");
+  }
+  await using _again = await join(rejoinUrl, nick);
+  await watcher.expect(`SYS ${nick} joined the chat!`);
 }
