@@ -46,6 +46,38 @@ Deno.test("scheduler: one deferred flush per task, hooks first, peers marked dur
   assertEquals(order, ["hook", "b", "hook", "b"], "marked again after flushOne: flushed again, once");
 });
 
+Deno.test("scheduler: a peer whose flush throws does not take the others' turn away: they go out in the next flush", () => {
+  const deferred: (() => void)[] = [];
+  const s = createOutboundScheduler((fn) => deferred.push(fn));
+  const order: string[] = [];
+  let fail = true;
+  const bad = {
+    pending: false,
+    flush() {
+      order.push("bad");
+      if (fail) throw new Error("a broken socket");
+    },
+  };
+  const good = { pending: false, flush: () => order.push("good") };
+  s.mark(bad);
+  s.mark(good);
+  let thrown = "";
+  try {
+    deferred[0]();
+  } catch (err) {
+    thrown = String(err);
+  }
+  assertOk(thrown.includes("a broken socket"));
+  assertEquals(order, ["bad"]);
+  assertEquals(deferred.length, 2, "the rest is scheduled again");
+  fail = false;
+  deferred[1]();
+  assertEquals(order, ["bad", "good"], "good goes out once; bad is not flushed again unless marked");
+  s.mark(bad);
+  deferred[2]();
+  assertEquals(order, ["bad", "good", "bad"], "marked again after the throw: flushed again");
+});
+
 Deno.test("scheduler: a turn that queues MAX_QUEUED_PER_TURN texts is flushed at once, not at the end of the turn", () => {
   const deferred: (() => void)[] = [];
   const s = createOutboundScheduler((fn) => deferred.push(fn), 3);

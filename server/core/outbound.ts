@@ -83,17 +83,27 @@ export function createOutboundScheduler(
         for (const hook of before) hook();
         const batch = dirty;
         dirty = spare;
-        for (let i = 0; i < batch.length; i++) {
-          const peer = batch[i];
-          if (!peer.pending) continue;
-          peer.pending = false;
-          peer.flush();
+        let i = 0;
+        try {
+          for (; i < batch.length; i++) {
+            const peer = batch[i];
+            if (!peer.pending) continue;
+            peer.pending = false;
+            peer.flush();
+          }
+        } finally {
+          // After a flush that threw, the peers not reached yet keep their turn: they wait for the next flush.
+          for (i++; i < batch.length; i++) if (batch[i].pending) dirty.push(batch[i]);
+          batch.length = 0;
+          spare = batch;
         }
-        batch.length = 0;
-        spare = batch;
       }
     } finally {
       flushing = false;
+      if (dirty.length > 0 && !scheduled) {
+        scheduled = true;
+        defer(flushAll);
+      }
       for (const hook of after) hook();
     }
   }
